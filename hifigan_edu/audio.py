@@ -1,0 +1,104 @@
+"""Reading, writing, resampling and measuring audio.
+
+Taught in ``notebooks/00_the_problem_and_the_data.ipynb``. Every waveform in the course is a
+1-D float32 numpy array at 16 kHz unless a docstring says otherwise.
+"""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+
+import numpy as np
+import soundfile as sf
+import torch
+import torchaudio.functional as AF
+
+SAMPLE_RATE = 16_000
+
+
+class AudioConversionWarning(UserWarning):
+    """A file was not 16 kHz mono and was converted on load."""
+
+
+def resample(x: np.ndarray, orig_sr: int, new_sr: int) -> np.ndarray:
+    """Band-limited resampling with torchaudio (windowed sinc). ``x``: (T,) -> (T * new_sr / orig_sr,)."""
+    if orig_sr == new_sr:
+        return x.astype(np.float32, copy=False)
+    y = AF.resample(torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32)), orig_sr, new_sr)
+    return y.numpy()
+
+
+def load(path: str | Path, sr: int = SAMPLE_RATE) -> np.ndarray:
+    """Read an audio file as mono float32 at ``sr``; returns (T,).
+
+    Stereo files are averaged to mono and other sample rates resampled, each with an
+    :class:`AudioConversionWarning` naming the file.
+
+    Raises:
+        FileNotFoundError: the file does not exist.
+        ValueError: the file cannot be decoded (names the file and the decoder's reason).
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"audio file not found: {path}")
+    try:
+        x, file_sr = sf.read(str(path), dtype="float32", always_2d=True)
+    except (sf.LibsndfileError, RuntimeError) as err:
+        raise ValueError(
+            f"cannot read audio file {path}: {err}. Check that it is a WAV/FLAC/OGG file "
+            "and not truncated; re-export or delete it."
+        ) from err
+    if x.shape[1] > 1:
+        warnings.warn(f"{path}: {x.shape[1]} channels averaged to mono", AudioConversionWarning, stacklevel=2)
+    x = x.mean(axis=1)
+    if file_sr != sr:
+        warnings.warn(f"{path}: resampled from {file_sr} Hz to {sr} Hz", AudioConversionWarning, stacklevel=2)
+        x = resample(x, file_sr, sr)
+    return x
+
+
+def save(path: str | Path, x: np.ndarray, sr: int = SAMPLE_RATE, overwrite: bool = False) -> Path:
+    """Write (T,) float audio as 16-bit PCM (FLAC or WAV by suffix); never silently replaces a file.
+
+    Raises:
+        FileExistsError: ``path`` exists and ``overwrite`` is false.
+        ValueError: the signal clips (|x| > 1) or is not 1-D.
+    """
+    path = Path(path)
+    x = np.asarray(x, dtype=np.float32)
+    if x.ndim != 1:
+        raise ValueError(f"expected a 1-D signal for {path}, got shape {x.shape}")
+    peak = float(np.max(np.abs(x))) if x.size else 0.0
+    if peak > 1.0:
+        raise ValueError(f"signal for {path} clips (peak {peak:.3f} > 1); scale it down before saving")
+    if path.exists() and not overwrite:
+        raise FileExistsError(f"{path} exists; choose another path or pass overwrite=True")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".part")
+    sf.write(str(tmp), x, sr, subtype="PCM_16", format=path.suffix.lstrip(".").upper() or "WAV")
+    tmp.replace(path)
+    return path
+
+
+def rms(x: np.ndarray) -> float:
+    """Root mean square of (T,)."""
+    return float(np.sqrt(np.mean(np.square(x, dtype=np.float64))))
+
+
+def db(power_ratio: float) -> float:
+    """10 log10 of a power ratio."""
+    return float(10.0 * np.log10(power_ratio))
+
+
+def snr_db(signal: np.ndarray, noise: np.ndarray) -> float:
+    """SNR in dB of two (T,) arrays of the same length."""
+    return db(np.sum(np.square(signal, dtype=np.float64)) / np.sum(np.square(noise, dtype=np.float64)))
+
+
+def si_sdr(estimate: np.ndarray, reference: np.ndarray) -> float:
+    """Scale-invariant SDR in dB (Le Roux et al. 2019) of (T,) ``estimate`` against (T,) ``reference``."""
+    reference = reference.astype(np.float64) - reference.mean()
+    estimate = estimate.astype(np.float64) - estimate.mean()
+    target = (estimate @ reference) / (reference @ reference) * reference
+    return snr_db(target, estimate - target)

@@ -1,0 +1,92 @@
+"""Run the course: execute every notebook in order and render the executed chain to HTML.
+
+``python -m hifigan_edu course`` (what ``make course`` runs) executes copies of
+``notebooks/*.ipynb`` into ``build/notebooks`` in the ci profile and renders
+``build/html/index.html`` plus a page per notebook. ``--record`` writes the outputs back into
+``notebooks/`` instead: that is how the committed outputs, which nbval checks, are recorded.
+"""
+
+from __future__ import annotations
+
+import html
+import os
+import time
+from pathlib import Path
+
+import nbformat
+from nbclient import NotebookClient
+from nbconvert import HTMLExporter
+
+ROOT = Path(__file__).resolve().parents[1]
+NOTEBOOKS = ROOT / "notebooks"
+CELL_TIMEOUT_S = 900
+
+
+def notebooks(only: list[str] | None = None) -> list[Path]:
+    """The course's notebooks in order (file names start with their number)."""
+    paths = sorted(NOTEBOOKS.glob("[0-9][0-9]_*.ipynb"))
+    if only:
+        unknown = set(only) - {p.name for p in paths}
+        if unknown:
+            raise SystemExit(f"no such notebook(s): {', '.join(sorted(unknown))}; choose from {[p.name for p in paths]}")
+        paths = [p for p in paths if p.name in only]
+    return paths
+
+
+def execute(path: Path) -> nbformat.NotebookNode:
+    """Execute ``path`` in a fresh kernel, with ``notebooks/`` as the working directory."""
+    nb = nbformat.read(path, as_version=4)
+    NotebookClient(nb, timeout=CELL_TIMEOUT_S, kernel_name="python3", resources={"metadata": {"path": str(NOTEBOOKS)}}).execute()
+    return nb
+
+
+def _write(nb: nbformat.NotebookNode, path: Path) -> None:
+    """Write a notebook atomically."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".part")
+    nbformat.write(nb, tmp)
+    tmp.replace(path)
+
+
+def _index(entries: list[tuple[str, str, float]]) -> str:
+    rows = "\n".join(
+        f'<li><a href="{html.escape(page)}">{html.escape(title)}</a> <small>({seconds:.0f} s)</small></li>'
+        for page, title, seconds in entries
+    )
+    profile = os.environ.get("HIFIGAN_EDU_PROFILE", "")
+    return (
+        "<!doctype html><html><head><meta charset='utf-8'><title>hifigan-edu</title></head><body>"
+        "<h1>hifigan-edu: from GANs to HiFi-GAN speech enhancement</h1>"
+        f"<p>Executed in the <b>{html.escape(profile)}</b> profile on {time.strftime('%Y-%m-%d %H:%M')}.</p>"
+        f"<ol start='0'>{rows}</ol></body></html>"
+    )
+
+
+def run(record: bool = False, out_dir: Path = ROOT / "build", only: list[str] | None = None, profile: str = "ci") -> None:
+    """Execute the notebooks in order (in ``profile``) and render them; see the module docstring."""
+    os.environ["HIFIGAN_EDU_PROFILE"] = profile  # inherited by the kernels
+    paths = notebooks(only)
+    exporter = HTMLExporter()
+    entries = []
+    for i, path in enumerate(paths, 1):
+        print(f"[{i}/{len(paths)}] executing {path.name} ...", flush=True)
+        start = time.perf_counter()
+        nb = execute(path)
+        seconds = time.perf_counter() - start
+        print(f"[{i}/{len(paths)}] {path.name} done in {seconds:.0f} s", flush=True)
+        if record:
+            _write(nb, path)
+            continue
+        _write(nb, out_dir / "notebooks" / path.name)
+        body, _ = exporter.from_notebook_node(nb)
+        page = out_dir / "html" / path.with_suffix(".html").name
+        page.parent.mkdir(parents=True, exist_ok=True)
+        page.write_text(body, encoding="utf-8")
+        title = next((c.source.splitlines()[0].lstrip("# ") for c in nb.cells if c.cell_type == "markdown"), path.stem)
+        entries.append((page.name, title, seconds))
+    if record:
+        print(f"recorded {len(paths)} notebook(s) in {NOTEBOOKS}")
+        return
+    index = out_dir / "html" / "index.html"
+    index.write_text(_index(entries), encoding="utf-8")
+    print(f"course rendered: {index}")

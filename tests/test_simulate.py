@@ -1,0 +1,93 @@
+"""Degradation, the on-the-fly dataset, the RIR bank, and the committed test set."""
+
+import numpy as np
+import pytest
+import torch
+
+from hifigan_edu.audio import snr_db
+from hifigan_edu.data import corpus, simulate
+from hifigan_edu.data.rooms import reverberate, simulate_rir
+
+
+@pytest.fixture(scope="module")
+def cache(tmp_path_factory):
+    return tmp_path_factory.mktemp("cache")
+
+
+@pytest.fixture(scope="module")
+def dataset(cache):
+    return simulate.PairDataset("train", segment=8000, length=20, seed=3, rirs=4, cache_dir=cache)
+
+
+def test_degrade_hits_the_snr_against_reverberant_speech():
+    rng = np.random.default_rng(0)
+    clean = 0.05 * rng.standard_normal(16_000).astype(np.float32)
+    h = simulate_rir(0.5, seed=5).h
+    noise = rng.standard_normal(16_000).astype(np.float32)
+    degraded, target = simulate.degrade(clean, h, noise, 7.0)
+    wet, direct = reverberate(clean, h)
+    gain = target[0] / direct[0]
+    assert snr_db(gain * wet, degraded - gain * wet) == pytest.approx(7.0, abs=0.1)
+    assert max(np.abs(degraded).max(), np.abs(target).max()) <= simulate.PEAK + 1e-6
+
+
+def test_dataset_items_are_pure_functions_of_seed_and_index(dataset):
+    a, b = dataset[5], dataset[5]
+    assert a["degraded"].shape == a["clean"].shape == (1, 8000)
+    assert torch.equal(a["degraded"], b["degraded"]) and torch.equal(a["clean"], b["clean"])
+    assert not torch.equal(dataset[6]["degraded"], a["degraded"])
+    assert a["noise_type"] in ("colored", "hum", "fan", "babble")
+    assert simulate.SNR_RANGE[0] <= a["snr_db"] <= simulate.SNR_RANGE[1]
+
+
+def test_dataset_batches_with_a_dataloader(dataset):
+    batch = next(iter(torch.utils.data.DataLoader(dataset, batch_size=4)))
+    assert batch["degraded"].shape == (4, 1, 8000)
+
+
+def test_rir_bank_is_cached_and_split_specific(dataset, cache, tmp_path):
+    assert len(dataset.bank) == 4
+    assert (cache / "rirs-train-4-seed0.npz").is_file()
+    again = simulate.RIRBank("train", 4, cache_dir=cache)
+    assert again.labels == dataset.bank.labels
+    valid = simulate.RIRBank("valid", 4, cache_dir=cache)
+    assert not {l["seed"] for l in valid.labels} & {l["seed"] for l in again.labels}
+    with pytest.raises(ValueError, match="train, valid, test"):
+        simulate.RIRBank("dev", 2, cache_dir=tmp_path)
+
+
+def test_unknown_split_has_a_clear_error():
+    with pytest.raises(ValueError, match="no utterances of split 'nope'"):
+        simulate.PairDataset("nope")
+
+
+@pytest.fixture(scope="module")
+def test_rows():
+    return corpus.read_manifest(simulate.TESTSET_DIR / "manifest.csv")
+
+
+def test_testset_uses_only_unseen_speakers_and_rooms(test_rows):
+    test_speakers = {v.speaker for v in corpus.VOICES if v.split == "test"} | {"allison"}
+    assert {r["speaker"] for r in test_rows} <= test_speakers
+    assert {r["source"] for r in test_rows} == {"synthetic", "real"}
+    assert all(int(r["rir_seed"]) >= simulate.SPLIT_SEED_BASE["test"] for r in test_rows)
+    assert (simulate.TESTSET_DIR / "VERSION").read_text().strip() == str(simulate.TESTSET_VERSION)
+
+
+def test_testset_covers_every_condition_cell(test_rows):
+    cells = {
+        (lo_s, lo_r)
+        for r in test_rows
+        for lo_s, hi_s in simulate.SNR_BINS
+        for lo_r, hi_r in simulate.RT60_BINS
+        if lo_s <= float(r["snr_db"]) <= hi_s and lo_r <= float(r["rt60_target"]) <= hi_r
+    }
+    assert len(cells) == len(simulate.SNR_BINS) * len(simulate.RT60_BINS)
+
+
+def test_testset_loads_and_matches_its_labels(test_rows):
+    items = simulate.load_testset(source="synthetic")
+    assert len(items) == sum(r["source"] == "synthetic" for r in test_rows)
+    for item in items[:3]:
+        assert item.degraded.shape == item.clean.shape
+        assert item.degraded.shape[0] / 16_000 == pytest.approx(float(item.info["duration_s"]), abs=1e-3)
