@@ -29,15 +29,13 @@ def data_build(args: argparse.Namespace) -> None:
     start = time.perf_counter()
     try:
         out = corpus.build(preset, seed=args.seed, overwrite=args.overwrite, workers=args.workers)
+        print(f"corpus built in {time.perf_counter() - start:.0f} s: {out}")
+        if preset.name == "starter" and not args.no_testset:
+            test_start = time.perf_counter()
+            rows = simulate.build_testset(seed=args.seed, overwrite=args.overwrite)
+            print(f"test set of {len(rows)} mixtures built in {time.perf_counter() - test_start:.0f} s")
     except (RuntimeError, FileExistsError) as err:
         sys.exit(str(err))
-    print(f"corpus built in {time.perf_counter() - start:.0f} s: {out}")
-    if preset.name == "starter" and not args.no_testset:
-        test_start = time.perf_counter()
-        if simulate.TESTSET_DIR.exists():
-            sys.exit(f"{simulate.TESTSET_DIR} exists; move it away to rebuild the test set (it is versioned).")
-        rows = simulate.build_testset(seed=args.seed)
-        print(f"test set of {len(rows)} mixtures built in {time.perf_counter() - test_start:.0f} s")
     print(json.dumps(corpus.summary(out), indent=2))
 
 
@@ -55,7 +53,7 @@ def data_info(args: argparse.Namespace) -> None:
 def course_run(args: argparse.Namespace) -> None:
     from hifigan_edu import course
 
-    course.run(record=args.record, out_dir=Path(args.out), only=args.only)
+    course.run(record=args.record, out_dir=Path(args.out), only=args.only, profile=args.profile)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -86,6 +84,7 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--record", action="store_true", help="write the outputs back into notebooks/ (maintainers)")
     p.add_argument("--out", default="build", help="where executed copies and HTML go (default: build)")
     p.add_argument("--only", nargs="*", help="notebook file names to run (default: all, in order)")
+    p.add_argument("--profile", choices=("ci", "full"), default="ci", help="profile the kernels run in (default: ci)")
     p.set_defaults(func=course_run)
 
     args = parser.parse_args(argv)

@@ -6,12 +6,14 @@ Introduced in ``notebooks/00_the_problem_and_the_data.ipynb``.
 from __future__ import annotations
 
 import html
+from collections.abc import Callable
 
+import ipywidgets as widgets
 import librosa
 import librosa.display
 import matplotlib.pyplot as plt
 import numpy as np
-from IPython.display import HTML, Audio
+from IPython.display import HTML, Audio, display
 
 from hifigan_edu.audio import SAMPLE_RATE
 
@@ -50,3 +52,23 @@ def listen(signals: dict[str, np.ndarray], sr: int = SAMPLE_RATE, height: float 
         ax.set_ylabel("")
     fig.colorbar(image, ax=axes[0].tolist(), format="%+.0f dB", pad=0.01)
     return fig, players(signals, sr)
+
+
+def live(draw: Callable[..., None], **controls: widgets.ValueWidget) -> None:
+    """Show ``draw(**defaults)`` now, then the ``controls`` and an area that ``draw`` refills on every change.
+
+    Unlike ``ipywidgets.interactive``, nothing is captured into an Output widget while the
+    notebook is executed non-interactively (nbclient/nbval sometimes stall on that), and the
+    default drawing stays in the saved notebook and its HTML rendering.
+    """
+    draw(**{name: c.value for name, c in controls.items()})
+    area = widgets.Output()
+
+    def redraw(_: object) -> None:
+        with area:
+            area.clear_output(wait=True)
+            draw(**{name: c.value for name, c in controls.items()})
+
+    for control in controls.values():
+        control.observe(redraw, names="value")
+    display(widgets.HBox(list(controls.values())), area)

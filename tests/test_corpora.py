@@ -105,10 +105,10 @@ def test_vctk_092_mic1(tmp_path):
         "p225_001",
         "p225",
         tmp_path / "wav48_silence_trimmed/p225/p225_001_mic1.flac",
-        "f",
+        "F",
         "Sentence p225_001.",
     )
-    assert [(u.speaker, u.gender) for u in utts[1:]] == [("p225", "f"), ("p226", "m"), ("p226", "m")]
+    assert [(u.speaker, u.gender) for u in utts[1:]] == [("p225", "F"), ("p226", "M"), ("p226", "M")]
     assert utts[3].text is None  # no transcript on disk
 
 
@@ -121,8 +121,8 @@ def test_vctk_092_mic2_skips_missing_recordings(tmp_path):
 def test_vctk_older_layout(tmp_path):
     utts = corpora.vctk(make_vctk_old(tmp_path))
     assert [(u.id, u.speaker, u.gender, u.text) for u in utts] == [
-        ("p225_001", "p225", "f", "Please call Stella."),
-        ("p225_002", "p225", "f", "Please call Stella."),
+        ("p225_001", "p225", "F", "Please call Stella."),
+        ("p225_002", "p225", "F", "Please call Stella."),
     ]
     assert utts[0].path == tmp_path / "wav48/p225/p225_001.wav"
 
@@ -192,10 +192,10 @@ def test_daps_one_condition(tmp_path, condition):
 def test_daps_clean(tmp_path):
     utts = corpora.daps_clean(make_daps(tmp_path))
     assert [(u.id, u.speaker, u.gender, u.text) for u in utts] == [
-        ("f1_script1", "f1", "f", None),
-        ("f1_script2", "f1", "f", None),
-        ("m1_script1", "m1", "m", None),
-        ("m1_script2", "m1", "m", None),
+        ("f1_script1", "f1", "F", None),
+        ("f1_script2", "f1", "F", None),
+        ("m1_script1", "m1", "M", None),
+        ("m1_script2", "m1", "M", None),
     ]
     assert utts[0].path == tmp_path / "daps/clean/f1_script1_clean.wav"
 

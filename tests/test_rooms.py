@@ -44,3 +44,11 @@ def test_target_is_the_aligned_direct_path(rir):
 def test_rt60_outside_range_is_refused():
     with pytest.raises(ValueError, match="0.1-2.0 s"):
         rooms.simulate_rir(5.0, seed=0)
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_talker_and_microphone_keep_their_distance(seed):
+    rir = rooms.simulate_rir(0.3, seed=seed)
+    distance = np.linalg.norm(np.subtract(rir.mic, rir.source))
+    assert rooms.DISTANCE_RANGE[0] <= distance <= rooms.DISTANCE_RANGE[1]
+    assert all(rooms.WALL_MARGIN <= m <= d - rooms.WALL_MARGIN for m, d in zip(rir.mic, rir.room_dims))

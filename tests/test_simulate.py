@@ -47,7 +47,7 @@ def test_dataset_batches_with_a_dataloader(dataset):
 
 def test_rir_bank_is_cached_and_split_specific(dataset, cache, tmp_path):
     assert len(dataset.bank) == 4
-    assert (cache / "rirs-train-4-seed0.npz").is_file()
+    assert (cache / f"rirs-train-4-seed0-{simulate.RIRBank.key()}.npz").is_file()
     again = simulate.RIRBank("train", 4, cache_dir=cache)
     assert again.labels == dataset.bank.labels
     valid = simulate.RIRBank("valid", 4, cache_dir=cache)
@@ -91,3 +91,9 @@ def test_testset_loads_and_matches_its_labels(test_rows):
     for item in items[:3]:
         assert item.degraded.shape == item.clean.shape
         assert item.degraded.shape[0] / 16_000 == pytest.approx(float(item.info["duration_s"]), abs=1e-3)
+
+
+def test_testset_is_never_replaced_silently(tmp_path):
+    (tmp_path / "testset").mkdir()
+    with pytest.raises(FileExistsError, match="--overwrite"):
+        simulate.build_testset(out_dir=tmp_path / "testset")

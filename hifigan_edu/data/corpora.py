@@ -44,7 +44,7 @@ __all__ = [
 class Utterance:
     """One recording in a single-signal corpus.
 
-    ``load(path)`` gives a (T,) float32 waveform. ``gender`` is ``"f"``, ``"m"`` or None
+    ``load(path)`` gives a (T,) float32 waveform. ``gender`` is ``"F"``, ``"M"`` or None
     (not known); ``text`` is the transcript, or None when the corpus has none for it.
     """
 
@@ -131,7 +131,7 @@ def vctk(root: str | Path, mic: str = "mic1") -> list[Utterance]:
 
 
 def _vctk_genders(path: Path) -> dict[str, str]:
-    """Speaker -> ``"f"``/``"m"`` from ``speaker-info.txt``; empty when the file is absent."""
+    """Speaker -> ``"F"``/``"M"`` from ``speaker-info.txt``; empty when the file is absent."""
     if not path.is_file():
         return {}
     genders = {}
@@ -139,7 +139,7 @@ def _vctk_genders(path: Path) -> dict[str, str]:
         fields = line.split()  # the header's GENDER column fails the F/M test below
         if len(fields) >= 3 and fields[2].upper() in ("F", "M"):
             speaker = f"p{fields[0]}" if fields[0].isdigit() else fields[0]
-            genders[speaker] = fields[2].lower()
+            genders[speaker] = fields[2].upper()
     return genders
 
 
@@ -273,7 +273,7 @@ def daps_clean(root: str | Path) -> list[Utterance]:
         ValueError: no ``clean/`` folder, or no clean files in it.
     """
     clean = _daps_index(_corpus_dir(root, "DAPS", ("clean",), _DAPS_LAYOUT), "clean")
-    return [Utterance(key, _speaker(key), path, key[0], None) for key, path in sorted(clean.items())]
+    return [Utterance(key, _speaker(key), path, key[0].upper(), None) for key, path in sorted(clean.items())]
 
 
 def _daps_index(base: Path, folder: str) -> dict[str, Path]:

@@ -50,6 +50,7 @@ STARTER_DIR = DATA_DIR / "starter"
 SENTENCES_FILE = DATA_DIR / "text" / "sentences.txt"
 FORTUNES_DIR = Path("/usr/share/games/fortunes")
 ASTERISK_DIR = Path("/usr/share/asterisk/sounds/en_US_f_Allison")
+NOT_SPEECH = {"tt-monkeys", "beep", "beeperr", "ascending-2tone", "descending-2tone"}  # prompts that are not speech
 TARGET_DBFS = -25.0  # speech level after normalisation (RMS of the trimmed utterance)
 MANIFEST_FIELDS = (
     "utterance_id", "speaker", "gender", "engine", "split", "licence", "text", "duration_s", "path", "sha256",
@@ -306,7 +307,7 @@ def build_real(out_dir: Path, n: int, seed: int = 0, source_dir: Path = ASTERISK
 
     The real-speech split is for testing only; its text is the prompt's file name.
     """
-    files = sorted(source_dir.glob("*.g722")) if source_dir.is_dir() else []
+    files = sorted(f for f in source_dir.glob("*.g722") if f.stem not in NOT_SPEECH) if source_dir.is_dir() else []
     if not files:
         raise FileNotFoundError(f"no .g722 prompts in {source_dir}: apt-get install asterisk-core-sounds-en-g722")
     order = np.random.default_rng(seed).permutation(len(files))

@@ -14,11 +14,14 @@ rooms come from disjoint seed ranges, so test rooms are never seen in training.
 
 from __future__ import annotations
 
+import hashlib
 import json
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import pyroomacoustics as pra
 import torch
 from torch.utils.data import Dataset
 from tqdm.auto import tqdm
@@ -26,6 +29,7 @@ from tqdm.auto import tqdm
 from hifigan_edu.audio import SAMPLE_RATE, load, save
 from hifigan_edu.data import corpus
 from hifigan_edu.data.noise import NOISE_TYPES, make_noise, mix_at_snr
+from hifigan_edu.data import rooms
 from hifigan_edu.data.rooms import reverberate, simulate_rir
 
 CACHE_DIR = corpus.DATA_DIR / "cache"
@@ -78,12 +82,19 @@ class RIRBank:
     def __init__(self, split: str, size: int, seed: int = 0, cache_dir: Path = CACHE_DIR) -> None:
         if split not in SPLIT_SEED_BASE:
             raise ValueError(f"unknown split {split!r}; choose one of {', '.join(SPLIT_SEED_BASE)}.")
-        path = cache_dir / f"rirs-{split}-{size}-seed{seed}.npz"
+        path = cache_dir / f"rirs-{split}-{size}-seed{seed}-{self.key()}.npz"
         if not path.is_file():
             self._simulate(split, size, seed, path)
         with np.load(path) as data:
             self.labels: list[dict[str, float]] = json.loads(str(data["labels"]))
             self.rirs = [data[f"h{i}"] for i in range(size)]
+
+    @staticmethod
+    def key() -> str:
+        """A short hash of everything that shapes the rooms, so a changed setting never reuses an old cache."""
+        settings = (RT60_RANGE, rooms.ROOM_MIN.tolist(), rooms.ROOM_MAX.tolist(), rooms.WALL_MARGIN,
+                    rooms.DISTANCE_RANGE, pra.__version__)  # fmt: skip
+        return hashlib.sha256(repr(settings).encode()).hexdigest()[:8]
 
     @staticmethod
     def _simulate(split: str, size: int, seed: int, path: Path) -> None:
@@ -170,14 +181,22 @@ MAX_TEST_SECONDS = 6.0
 
 def build_testset(
     out_dir: Path = TESTSET_DIR, corpus_dir: Path = corpus.STARTER_DIR, per_cell: int = 3, real_per_cell: int = 1,
-    seed: int = 0,
+    seed: int = 0, overwrite: bool = False,
 ) -> list[dict[str, object]]:
     """Write the fixed test set: every (SNR bin x RT60 bin) cell gets ``per_cell`` synthetic-speech
     and ``real_per_cell`` real-speech mixtures, with unseen speakers, rooms and noise clips.
 
     Writes ``degraded/*.flac``, ``clean/*.flac`` (the direct-path target) and ``manifest.csv``
-    with the conditions (requested SNR, requested and measured RT60, DRR, noise type).
+    with the conditions (requested SNR, requested and measured RT60, DRR, noise type). It is
+    built in a sibling ``.partial`` folder and moved into place at the end.
+
+    Raises:
+        FileExistsError: the test set exists and ``overwrite`` is false.
     """
+    if out_dir.exists() and not overwrite:
+        raise FileExistsError(f"{out_dir} exists; pass --overwrite to rebuild it (then bump TESTSET_VERSION).")
+    final_dir, out_dir = out_dir, out_dir.with_name(out_dir.name + ".partial")
+    shutil.rmtree(out_dir, ignore_errors=True)
     rng = np.random.default_rng([SPLIT_SEED_BASE["test"], seed])
     sources = {
         "synthetic": corpus.utterances(corpus_dir, "test"),
@@ -198,7 +217,7 @@ def build_testset(
         degraded, clean = degrade(speech, rir.h, make_noise(kind, len(speech), rng, babble), snr)
         item = f"test-{k:03d}"
         for folder, x in (("degraded", degraded), ("clean", clean)):
-            save(out_dir / folder / f"{item}.flac", x, overwrite=False)
+            save(out_dir / folder / f"{item}.flac", x)
         rows.append(
             dict(id=item, source=source, speaker=row["speaker"], utterance_id=row["utterance_id"], noise_type=kind,
                  snr_db=f"{snr:.2f}", rt60_target=f"{rir.rt60_target:.3f}", rt60_measured=f"{rir.rt60_measured:.3f}",
@@ -207,6 +226,9 @@ def build_testset(
         )  # fmt: skip
     corpus.write_manifest(out_dir / "manifest.csv", rows, TESTSET_FIELDS)
     (out_dir / "VERSION").write_text(f"{TESTSET_VERSION}\n")
+    if final_dir.exists():
+        shutil.rmtree(final_dir)
+    out_dir.replace(final_dir)
     return rows
 
 
