@@ -20,7 +20,7 @@ $(VENV)/.installed: pyproject.toml constraints.txt
 	@command -v $(PYTHON) >/dev/null || { echo "$(PYTHON) not found: install Python 3.11 or run 'make PYTHON=python3 ...'"; exit 1; }
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -c constraints.txt -e ".[dev]"
+	$(PY) -m pip install --quiet -c constraints.txt -e ".[dev,data]"
 	touch $@
 
 course: env
@@ -42,7 +42,6 @@ lab: env
 	$(VENV)/bin/jupyter lab notebooks
 
 data: env
-	$(PY) -m pip install --quiet -c constraints.txt -e ".[dev,data]"
 	$(PY) -m hifigan_edu data build --preset starter --overwrite
 
 clean:

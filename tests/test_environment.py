@@ -27,9 +27,11 @@ def _environment_pins() -> dict[str, str]:
     return _pins(pip_section.splitlines())
 
 
-def test_environment_yml_lists_the_package_and_dev_requirements():
+def test_environment_yml_lists_what_make_env_installs():
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
-    required = {_name(r) for r in project["dependencies"] + project["optional-dependencies"]["dev"]}
+    extras = project["optional-dependencies"]
+    required = {_name(r) for r in project["dependencies"] + extras["dev"] + extras["data"]}
+    assert '-e ".[dev,data]"' in (ROOT / "Makefile").read_text()
     assert set(_environment_pins()) == required
 
 
