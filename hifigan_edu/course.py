@@ -48,16 +48,19 @@ def _write(nb: nbformat.NotebookNode, path: Path) -> None:
     tmp.replace(path)
 
 
-def _index(entries: list[tuple[str, str, float]]) -> str:
+def _index(entries: list[tuple[str, str, float]], profile: str) -> str:
+    """The contents page: one link per executed notebook, with how long it took."""
     rows = "\n".join(
         f'<li><a href="{html.escape(page)}">{html.escape(title)}</a> <small>({seconds:.0f} s)</small></li>'
         for page, title, seconds in entries
     )
-    profile = os.environ.get("HIFIGAN_EDU_PROFILE", "")
+    total = sum(seconds for *_, seconds in entries)
     return (
-        "<!doctype html><html><head><meta charset='utf-8'><title>hifigan-edu</title></head><body>"
+        "<!doctype html><html><head><meta charset='utf-8'><title>hifigan-edu</title>"
+        "<style>body{font-family:sans-serif;max-width:48em;margin:2em auto;line-height:1.6}</style></head><body>"
         "<h1>hifigan-edu: from GANs to HiFi-GAN speech enhancement</h1>"
-        f"<p>Executed in the <b>{html.escape(profile)}</b> profile on {time.strftime('%Y-%m-%d %H:%M')}.</p>"
+        f"<p>Executed in the <b>{html.escape(profile)}</b> profile on {time.strftime('%Y-%m-%d %H:%M')}, "
+        f"{total:.0f} s in all. Rebuild with <code>make course</code>.</p>"
         f"<ol start='0'>{rows}</ol></body></html>"
     )
 
@@ -88,5 +91,5 @@ def run(record: bool = False, out_dir: Path = ROOT / "build", only: list[str] | 
         print(f"recorded {len(paths)} notebook(s) in {NOTEBOOKS}")
         return
     index = out_dir / "html" / "index.html"
-    index.write_text(_index(entries), encoding="utf-8")
-    print(f"course rendered: {index}")
+    index.write_text(_index(entries, profile), encoding="utf-8")
+    print(f"course rendered: {index.resolve()}")

@@ -37,7 +37,8 @@ def players(signals: dict[str, np.ndarray], sr: int = SAMPLE_RATE) -> HTML:
         f"{Audio(np.clip(x, -1, 1), rate=sr, normalize=False)._repr_html_()}</td>"
         for name, x in signals.items()
     )
-    return HTML(f"<table><tr>{cells}</tr></table>")
+    style = "<style>table.hifigan-players{width:100%;table-layout:fixed} table.hifigan-players audio{width:100%}</style>"
+    return HTML(f"{style}<table class='hifigan-players'><tr>{cells}</tr></table>")
 
 
 def listen(signals: dict[str, np.ndarray], sr: int = SAMPLE_RATE, height: float = 2.6) -> tuple[plt.Figure, HTML]:

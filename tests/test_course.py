@@ -1,0 +1,41 @@
+"""The course runner: executes notebooks in order, renders HTML, or records outputs in place."""
+
+import nbformat
+import pytest
+
+from hifigan_edu import course
+
+
+@pytest.fixture
+def tiny_course(tmp_path, monkeypatch):
+    folder = tmp_path / "notebooks"
+    folder.mkdir()
+    for name, text in (("00_first.ipynb", "print(6 * 7)"), ("01_second.ipynb", "import os; print(os.environ['HIFIGAN_EDU_PROFILE'])")):
+        nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell(f"# {name[:2]} · title"), nbformat.v4.new_code_cell(text)])
+        nbformat.write(nb, folder / name)
+    monkeypatch.setattr(course, "NOTEBOOKS", folder)
+    return folder
+
+
+def test_run_renders_every_notebook_in_order_without_touching_the_sources(tiny_course, tmp_path, capsys):
+    course.run(out_dir=tmp_path / "build", profile="ci")
+    printed = capsys.readouterr().out
+    assert printed.index("[1/2] executing 00_first") < printed.index("[2/2] executing 01_second")
+    assert f"course rendered: {tmp_path / 'build/html/index.html'}" in printed
+    executed = nbformat.read(tmp_path / "build/notebooks/01_second.ipynb", 4)
+    assert executed.cells[1].outputs[0]["text"] == "ci\n"
+    assert nbformat.read(tiny_course / "00_first.ipynb", 4).cells[1].outputs == []
+    index = (tmp_path / "build/html/index.html").read_text()
+    assert index.index("00_first.html") < index.index("01_second.html") and "00 · title" in index
+    assert "42" in (tmp_path / "build/html/00_first.html").read_text()
+
+
+def test_record_writes_outputs_back(tiny_course, tmp_path):
+    course.run(record=True, out_dir=tmp_path / "build", only=["00_first.ipynb"])
+    assert nbformat.read(tiny_course / "00_first.ipynb", 4).cells[1].outputs[0]["text"] == "42\n"
+    assert not (tmp_path / "build").exists()
+
+
+def test_unknown_notebook_is_named(tiny_course):
+    with pytest.raises(SystemExit, match="no such notebook"):
+        course.notebooks(["99_missing.ipynb"])
