@@ -7,10 +7,12 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 from pathlib import Path
 
+from hifigan_edu import runtime
 from hifigan_edu.data import corpus, simulate
 
 
@@ -34,7 +36,7 @@ def data_build(args: argparse.Namespace) -> None:
             test_start = time.perf_counter()
             rows = simulate.build_testset(seed=args.seed, overwrite=args.overwrite)
             print(f"test set of {len(rows)} mixtures built in {time.perf_counter() - test_start:.0f} s")
-    except (RuntimeError, FileExistsError) as err:
+    except (RuntimeError, FileExistsError, FileNotFoundError) as err:
         sys.exit(str(err))
     print(json.dumps(corpus.summary(out), indent=2))
 
@@ -42,10 +44,10 @@ def data_build(args: argparse.Namespace) -> None:
 def data_info(args: argparse.Namespace) -> None:
     directory = corpus.PRESETS[args.preset].out_dir
     print(json.dumps(corpus.summary(directory), indent=2))
-    problems = corpus.verify(directory)
+    problems = corpus.verify(directory) + (corpus.verify(simulate.TESTSET_DIR) if args.preset == "starter" else [])
     print("checksums: ok" if not problems else "\n".join(problems))
-    missing = corpus.missing_engines()
-    print("engines: all installed" if not missing else "engines missing (needed only to rebuild):\n  " + "\n  ".join(missing))
+    missing = corpus.missing_tools()
+    print("build tools: all installed" if not missing else "missing (needed only to rebuild):\n  " + "\n  ".join(missing))
     if problems:
         sys.exit(1)
 
@@ -84,7 +86,10 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--record", action="store_true", help="write the outputs back into notebooks/ (maintainers)")
     p.add_argument("--out", default="build", help="where executed copies and HTML go (default: build)")
     p.add_argument("--only", nargs="*", help="notebook file names to run (default: all, in order)")
-    p.add_argument("--profile", choices=("ci", "full"), default="ci", help="profile the kernels run in (default: ci)")
+    p.add_argument(
+        "--profile", choices=runtime.PROFILES, default=os.environ.get(runtime.PROFILE_ENV, "ci"),
+        help=f"profile the kernels run in (default: ${runtime.PROFILE_ENV}, else ci)",
+    )
     p.set_defaults(func=course_run)
 
     args = parser.parse_args(argv)

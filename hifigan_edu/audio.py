@@ -14,6 +14,8 @@ import soundfile as sf
 import torch
 import torchaudio.functional as AF
 
+from hifigan_edu.files import atomic_path
+
 SAMPLE_RATE = 16_000
 
 
@@ -74,10 +76,8 @@ def save(path: str | Path, x: np.ndarray, sr: int = SAMPLE_RATE, overwrite: bool
         raise ValueError(f"signal for {path} clips (peak {peak:.3f} > 1); scale it down before saving")
     if path.exists() and not overwrite:
         raise FileExistsError(f"{path} exists; choose another path or pass overwrite=True")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".part")
-    sf.write(str(tmp), x, sr, subtype="PCM_16", format=path.suffix.lstrip(".").upper() or "WAV")
-    tmp.replace(path)
+    with atomic_path(path) as tmp:
+        sf.write(str(tmp), x, sr, subtype="PCM_16")
     return path
 
 

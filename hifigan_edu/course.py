@@ -17,6 +17,8 @@ import nbformat
 from nbclient import NotebookClient
 from nbconvert import HTMLExporter
 
+from hifigan_edu.files import atomic_path
+
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = ROOT / "notebooks"
 CELL_TIMEOUT_S = 600  # a cell that hangs fails the run instead of stalling CI
@@ -38,14 +40,6 @@ def execute(path: Path) -> nbformat.NotebookNode:
     nb = nbformat.read(path, as_version=4)
     NotebookClient(nb, timeout=CELL_TIMEOUT_S, kernel_name="python3", resources={"metadata": {"path": str(NOTEBOOKS)}}).execute()
     return nb
-
-
-def _write(nb: nbformat.NotebookNode, path: Path) -> None:
-    """Write a notebook atomically."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".part")
-    nbformat.write(nb, tmp)
-    tmp.replace(path)
 
 
 def _index(entries: list[tuple[str, str, float]], profile: str) -> str:
@@ -77,19 +71,20 @@ def run(record: bool = False, out_dir: Path = ROOT / "build", only: list[str] | 
         nb = execute(path)
         seconds = time.perf_counter() - start
         print(f"[{i}/{len(paths)}] {path.name} done in {seconds:.0f} s", flush=True)
+        with atomic_path(path if record else out_dir / "notebooks" / path.name) as tmp:
+            nbformat.write(nb, tmp)
         if record:
-            _write(nb, path)
             continue
-        _write(nb, out_dir / "notebooks" / path.name)
         body, _ = exporter.from_notebook_node(nb)
         page = out_dir / "html" / path.with_suffix(".html").name
-        page.parent.mkdir(parents=True, exist_ok=True)
-        page.write_text(body, encoding="utf-8")
+        with atomic_path(page) as tmp:
+            tmp.write_text(body, encoding="utf-8")
         title = next((c.source.splitlines()[0].lstrip("# ") for c in nb.cells if c.cell_type == "markdown"), path.stem)
         entries.append((page.name, title, seconds))
     if record:
         print(f"recorded {len(paths)} notebook(s) in {NOTEBOOKS}")
         return
     index = out_dir / "html" / "index.html"
-    index.write_text(_index(entries, profile), encoding="utf-8")
+    with atomic_path(index) as tmp:
+        tmp.write_text(_index(entries, profile), encoding="utf-8")
     print(f"course rendered: {index.resolve()}")

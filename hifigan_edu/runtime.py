@@ -49,9 +49,13 @@ def get_device() -> torch.device:
 
 
 def set_threads(n: int | None = None) -> int:
-    """Set torch's intra-op CPU threads to ``n`` (default ``HIFIGAN_EDU_THREADS`` or all cores)."""
+    """Set torch's intra-op CPU threads to ``n`` (default ``HIFIGAN_EDU_THREADS``, else the cores this process may use)."""
     if n is None:
-        n = int(os.environ.get(THREADS_ENV, os.cpu_count() or 1))
+        usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1  # Linux / others
+        value = os.environ.get(THREADS_ENV, str(usable))
+        if not value.strip().isdigit():
+            raise ValueError(f"{THREADS_ENV}={value!r} is not a whole number; set it to e.g. 2 or unset it.")
+        n = int(value)
     if n < 1:
         raise ValueError(f"thread count must be >= 1, got {n}; fix {THREADS_ENV}.")
     torch.set_num_threads(n)

@@ -9,6 +9,7 @@ import pytest
 
 from hifigan_edu.audio import SAMPLE_RATE, load
 from hifigan_edu.data import corpus
+from hifigan_edu.files import sha256
 
 DIR = corpus.STARTER_DIR
 
@@ -70,21 +71,24 @@ def test_the_build_reproduces_a_committed_utterance(engine, rows, tmp_path):
     row = next(r for r in rows if r["engine"] == engine)
     voice = next(v for v in corpus.VOICES if v.speaker == row["speaker"])
     corpus.speak(voice, row["text"], int(row["utterance_id"].rsplit("-", 1)[1]), tmp_path)
-    assert corpus.sha256(tmp_path / row["path"]) == row["sha256"]
+    assert sha256(tmp_path / row["path"]) == row["sha256"]
 
 
-def test_missing_engines_give_install_instructions(monkeypatch):
+def test_missing_tools_give_install_instructions_before_any_work(monkeypatch, tmp_path):
     monkeypatch.setattr(shutil, "which", lambda name: None)
     monkeypatch.setattr(corpus.kokoro, "available", lambda: "kokoro: pip install -e '.[data]'")
+    monkeypatch.setattr(corpus, "ASTERISK_DIR", tmp_path)
+    monkeypatch.setattr(corpus, "build_speech", lambda *a: pytest.fail("the build started before checking its tools"))
     with pytest.raises(RuntimeError) as err:
         corpus.build(corpus.PRESETS["full"])
     message = str(err.value)
-    assert "apt-get install flite" in message and "festvox-kdlpc16k" in message and "pip install" in message
-    assert "starter corpus" in message
+    for hint in ("apt-get install flite", "festvox-kdlpc16k", "pip install", "apt-get install ffmpeg",
+                 "apt-get install espeak-ng", "asterisk-core-sounds-en-g722", "starter corpus"):  # fmt: skip
+        assert hint in message
 
 
 def test_build_never_replaces_an_existing_corpus_silently(monkeypatch, tmp_path):
-    monkeypatch.setattr(corpus, "missing_engines", lambda voices=corpus.VOICES: [])
+    monkeypatch.setattr(corpus, "missing_tools", lambda voices=corpus.VOICES: [])
     preset = corpus.Preset("x", tmp_path, 1.0, 1)
     with pytest.raises(FileExistsError, match="--overwrite"):
         corpus.build(preset)
@@ -96,3 +100,22 @@ def test_cli_info_reports_and_verifies():
         cwd=DIR.parents[1],
     ).stdout
     assert '"voices": 13' in out and "checksums: ok" in out
+
+
+def test_the_build_reproduces_the_real_split_and_babble(rows, tmp_path):
+    missing = corpus.missing_tools()
+    if missing:
+        pytest.skip("build tools not installed here: " + "; ".join(missing))
+    real = corpus.build_real(tmp_path, 2, seed=0)
+    committed = corpus.read_manifest(DIR / "real_manifest.csv")[:2]
+    assert [r["sha256"] for r in real] == [r["sha256"] for r in committed]
+    babble = corpus.build_babble(tmp_path, {r["text"] for r in rows}, seed=0)
+    assert [r["sha256"] for r in babble] == [r["sha256"] for r in corpus.read_manifest(DIR / "noise_manifest.csv")]
+
+
+def test_babble_voices_read_their_own_sentences_and_none_of_the_corpus(rows):
+    script = corpus.babble_script({r["text"] for r in rows})
+    lines = [s for voices in script.values() for sentences in voices.values() for s in sentences]
+    assert len(lines) == len(set(lines)) == corpus.BABBLE_LINES * sum(len(v) for v in corpus.BABBLE_VOICES.values())
+    assert not set(lines) & {r["text"] for r in rows}
+    assert set(script["train"]).isdisjoint(script["test"])

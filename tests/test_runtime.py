@@ -43,3 +43,11 @@ def test_setup_sets_threads_and_reports(monkeypatch):
     assert str(rt).startswith("profile=ci device=cpu threads=1 seed=3")
     with pytest.raises(ValueError, match="thread count"):
         runtime.set_threads(0)
+
+
+def test_thread_variable_is_checked(monkeypatch):
+    monkeypatch.setenv(runtime.THREADS_ENV, "two")
+    with pytest.raises(ValueError, match="whole number"):
+        runtime.set_threads()
+    monkeypatch.setenv(runtime.THREADS_ENV, "1")
+    assert runtime.set_threads() == 1

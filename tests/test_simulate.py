@@ -22,10 +22,10 @@ def dataset(cache):
 def test_degrade_hits_the_snr_against_reverberant_speech():
     rng = np.random.default_rng(0)
     clean = 0.05 * rng.standard_normal(16_000).astype(np.float32)
-    h = simulate_rir(0.5, seed=5).h
+    rir = simulate_rir(0.5, seed=5)
     noise = rng.standard_normal(16_000).astype(np.float32)
-    degraded, target = simulate.degrade(clean, h, noise, 7.0)
-    wet, direct = reverberate(clean, h)
+    degraded, target = simulate.degrade(clean, rir.h, rir.direct_index, noise, 7.0)
+    wet, direct = reverberate(clean, rir.h, rir.direct_index)
     gain = target[0] / direct[0]
     assert snr_db(gain * wet, degraded - gain * wet) == pytest.approx(7.0, abs=0.1)
     assert max(np.abs(degraded).max(), np.abs(target).max()) <= simulate.PEAK + 1e-6
@@ -45,18 +45,29 @@ def test_dataset_batches_with_a_dataloader(dataset):
     assert batch["degraded"].shape == (4, 1, 8000)
 
 
-def test_rir_bank_is_cached_and_split_specific(dataset, cache, tmp_path):
+def test_rir_bank_is_read_from_its_cache(dataset, cache, monkeypatch):
     assert len(dataset.bank) == 4
     assert (cache / f"rirs-train-4-seed0-{simulate.RIRBank.key()}.npz").is_file()
+
+    def no_simulation(*args, **kwargs):
+        raise AssertionError("the cached bank should have been read, not simulated again")
+
+    monkeypatch.setattr(simulate, "simulate_rir", no_simulation)
     again = simulate.RIRBank("train", 4, cache_dir=cache)
     assert again.labels == dataset.bank.labels
-    valid = simulate.RIRBank("valid", 4, cache_dir=cache)
-    assert not {l["seed"] for l in valid.labels} & {l["seed"] for l in again.labels}
+    assert all(np.array_equal(a, b) for a, b in zip(again.rirs, dataset.bank.rirs))
+
+
+def test_room_seeds_of_splits_never_coincide():
+    seeds = {p: {simulate.room_seed(p, s, i) for s in range(3) for i in range(2000)} for p in simulate.ROOM_PURPOSES}
+    for i, a in enumerate(simulate.ROOM_PURPOSES):
+        for b in simulate.ROOM_PURPOSES[i + 1 :]:
+            assert not seeds[a] & seeds[b], (a, b)
+
+
+def test_bad_split_names_have_clear_errors(tmp_path):
     with pytest.raises(ValueError, match="train, valid, test"):
         simulate.RIRBank("dev", 2, cache_dir=tmp_path)
-
-
-def test_unknown_split_has_a_clear_error():
     with pytest.raises(ValueError, match="no utterances of split 'nope'"):
         simulate.PairDataset("nope")
 
@@ -66,23 +77,31 @@ def test_rows():
     return corpus.read_manifest(simulate.TESTSET_DIR / "manifest.csv")
 
 
-def test_testset_uses_only_unseen_speakers_and_rooms(test_rows):
+def test_testset_uses_only_unseen_speakers(test_rows):
     test_speakers = {v.speaker for v in corpus.VOICES if v.split == "test"} | {"allison"}
     assert {r["speaker"] for r in test_rows} <= test_speakers
     assert {r["source"] for r in test_rows} == {"synthetic", "real"}
-    assert all(int(r["rir_seed"]) >= simulate.SPLIT_SEED_BASE["test"] for r in test_rows)
     assert (simulate.TESTSET_DIR / "VERSION").read_text().strip() == str(simulate.TESTSET_VERSION)
 
 
-def test_testset_covers_every_condition_cell(test_rows):
-    cells = {
-        (lo_s, lo_r)
-        for r in test_rows
-        for lo_s, hi_s in simulate.SNR_BINS
-        for lo_r, hi_r in simulate.RT60_BINS
-        if lo_s <= float(r["snr_db"]) <= hi_s and lo_r <= float(r["rt60_target"]) <= hi_r
-    }
-    assert len(cells) == len(simulate.SNR_BINS) * len(simulate.RT60_BINS)
+def test_testset_fills_every_measured_condition_cell(test_rows):
+    counts = {}
+    for r in test_rows:
+        snr = next(b for b in simulate.SNR_BINS if b[0] <= float(r["snr_db"]) <= b[1])
+        rt60 = next(b for b in simulate.RT60_BINS if b[0] <= float(r["rt60_measured"]) <= b[1])
+        counts[snr, rt60] = counts.get((snr, rt60), 0) + 1
+    assert len(counts) == len(simulate.SNR_BINS) * len(simulate.RT60_BINS)
+    assert set(counts.values()) == {4}  # 3 synthetic + 1 real per cell
+
+
+def test_testset_files_match_their_checksums():
+    assert corpus.verify(simulate.TESTSET_DIR) == []
+
+
+def test_testset_build_is_reproducible(test_rows, tmp_path):
+    rebuilt = simulate.build_testset(out_dir=tmp_path / "testset")
+    assert [r["degraded_sha256"] for r in rebuilt] == [r["degraded_sha256"] for r in test_rows]
+    assert [r["clean_sha256"] for r in rebuilt] == [r["clean_sha256"] for r in test_rows]
 
 
 def test_testset_loads_and_matches_its_labels(test_rows):

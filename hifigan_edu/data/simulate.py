@@ -8,13 +8,15 @@ noise at a chosen SNR relative to the reverberant speech, and scale input and ta
 same gain if the input would clip.
 
 RIRs are the slow part (0.03-0.3 s each), so training draws them from a :class:`RIRBank`
-simulated once per (split, size, seed) and cached under ``data/cache``. Train, valid and test
-rooms come from disjoint seed ranges, so test rooms are never seen in training.
+simulated once per (split, size, seed) and cached under ``data/cache``. Every room's seed is
+drawn from a ``numpy.random.SeedSequence`` keyed by its purpose (the train, valid or test
+bank, or the test set), so rooms of different splits never coincide.
 """
 
 from __future__ import annotations
 
 import hashlib
+import inspect
 import json
 import shutil
 from dataclasses import dataclass
@@ -27,22 +29,29 @@ from torch.utils.data import Dataset
 from tqdm.auto import tqdm
 
 from hifigan_edu.audio import SAMPLE_RATE, load, save
-from hifigan_edu.data import corpus
+from hifigan_edu.data import corpus, rooms
 from hifigan_edu.data.noise import NOISE_TYPES, make_noise, mix_at_snr
-from hifigan_edu.data import rooms
 from hifigan_edu.data.rooms import reverberate, simulate_rir
+from hifigan_edu.files import atomic_path, sha256
 
 CACHE_DIR = corpus.DATA_DIR / "cache"
 TESTSET_DIR = corpus.DATA_DIR / "testset"
 TESTSET_VERSION = 1
-SPLIT_SEED_BASE = {"train": 0, "valid": 1_000_000, "test": 2_000_000}  # disjoint room seeds
-RT60_RANGE = (0.2, 1.2)
+ROOM_PURPOSES = ("train", "valid", "test", "testset")  # seed streams that never overlap
+RT60_RANGE = (0.2, 1.2)  # requested RT60s of the training rooms
 SNR_RANGE = (-5.0, 25.0)
 PEAK = 0.99
 TESTSET_FIELDS = (
     "id", "source", "speaker", "utterance_id", "noise_type", "snr_db", "rt60_target", "rt60_measured",
-    "drr_db", "rir_seed", "duration_s", "degraded", "clean",
+    "drr_db", "room_seed", "duration_s", "degraded", "degraded_sha256", "clean", "clean_sha256",
 )  # fmt: skip
+
+
+def room_seed(purpose: str, *keys: int) -> int:
+    """A 32-bit room seed for ``purpose`` (one of :data:`ROOM_PURPOSES`) and integer ``keys``."""
+    if purpose not in ROOM_PURPOSES:
+        raise ValueError(f"unknown purpose {purpose!r}; choose one of {', '.join(ROOM_PURPOSES)}.")
+    return int(np.random.SeedSequence([ROOM_PURPOSES.index(purpose), *keys]).generate_state(1)[0])
 
 
 @dataclass(frozen=True)
@@ -59,13 +68,14 @@ class Example:
 
 
 def degrade(
-    clean: np.ndarray, h: np.ndarray, noise: np.ndarray, snr: float
+    clean: np.ndarray, h: np.ndarray, d: int, noise: np.ndarray, snr: float
 ) -> tuple[np.ndarray, np.ndarray]:
-    """(degraded, target), both (T,): ``clean`` (T,) through RIR ``h`` (L,) plus unit ``noise`` (T,) at ``snr`` dB.
+    """(degraded, target), both (T,): ``clean`` (T,) through RIR ``h`` (L,, direct path at ``d``)
+    plus unit ``noise`` (T,) at ``snr`` dB.
 
     The SNR is measured against the reverberant speech, the speech the microphone hears.
     """
-    wet, target = reverberate(clean, h)
+    wet, target = reverberate(clean, h, d)
     degraded, _ = mix_at_snr(wet, noise, snr)
     gain = min(1.0, PEAK / max(float(np.abs(degraded).max()), float(np.abs(target).max())))
     return gain * degraded, gain * target
@@ -76,40 +86,35 @@ class RIRBank:
 
     Attributes:
         rirs: list of (L_i,) float32 arrays.
-        labels: per RIR, dict with rt60_target, rt60_measured, drr_db, seed.
+        labels: per RIR, :meth:`rooms.RIR.labels` (direct_index, seed, RT60s, DRR, geometry).
     """
 
     def __init__(self, split: str, size: int, seed: int = 0, cache_dir: Path = CACHE_DIR) -> None:
-        if split not in SPLIT_SEED_BASE:
-            raise ValueError(f"unknown split {split!r}; choose one of {', '.join(SPLIT_SEED_BASE)}.")
+        if split not in ROOM_PURPOSES[:3]:
+            raise ValueError(f"unknown split {split!r}; choose one of {', '.join(ROOM_PURPOSES[:3])}.")
         path = cache_dir / f"rirs-{split}-{size}-seed{seed}-{self.key()}.npz"
         if not path.is_file():
             self._simulate(split, size, seed, path)
         with np.load(path) as data:
-            self.labels: list[dict[str, float]] = json.loads(str(data["labels"]))
+            self.labels: list[dict] = json.loads(str(data["labels"]))
             self.rirs = [data[f"h{i}"] for i in range(size)]
 
     @staticmethod
     def key() -> str:
-        """A short hash of everything that shapes the rooms, so a changed setting never reuses an old cache."""
-        settings = (RT60_RANGE, rooms.ROOM_MIN.tolist(), rooms.ROOM_MAX.tolist(), rooms.WALL_MARGIN,
-                    rooms.DISTANCE_RANGE, pra.__version__)  # fmt: skip
+        """A short hash of the room code and settings, so a changed simulation never reuses an old cache."""
+        settings = (inspect.getsource(rooms), RT60_RANGE, pra.__version__)
         return hashlib.sha256(repr(settings).encode()).hexdigest()[:8]
 
     @staticmethod
     def _simulate(split: str, size: int, seed: int, path: Path) -> None:
-        rng = np.random.default_rng([SPLIT_SEED_BASE[split], seed])
+        rng = np.random.default_rng(room_seed(split, seed))
         arrays, labels = {}, []
         for i in tqdm(range(size), desc=f"simulating {split} rooms", unit="room"):
-            room_seed = SPLIT_SEED_BASE[split] + seed * 10_000 + i
-            rir = simulate_rir(float(rng.uniform(*RT60_RANGE)), room_seed)
+            rir = simulate_rir(float(rng.uniform(*RT60_RANGE)), room_seed(split, seed, i))
             arrays[f"h{i}"] = rir.h
-            labels.append(dict(rt60_target=rir.rt60_target, rt60_measured=rir.rt60_measured,
-                               drr_db=rir.drr_db, seed=room_seed))  # fmt: skip
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(path.stem + ".part.npz")
-        np.savez(tmp, labels=json.dumps(labels), **arrays)
-        tmp.replace(path)
+            labels.append(rir.labels())
+        with atomic_path(path) as tmp:
+            np.savez(tmp, labels=json.dumps(labels), **arrays)
 
     def __len__(self) -> int:
         return len(self.rirs)
@@ -161,8 +166,8 @@ class PairDataset(Dataset):
         kind = str(rng.choice(self.noise_types))
         snr = float(rng.uniform(*self.snr_range))
         noise = make_noise(kind, self.segment, rng, self.babble)
-        degraded, clean = degrade(speech, self.bank.rirs[k], noise, snr)
         labels = self.bank.labels[k]
+        degraded, clean = degrade(speech, self.bank.rirs[k], labels["direct_index"], noise, snr)
         return Example(degraded, clean, kind, snr, labels["rt60_target"], labels["rt60_measured"], labels["drr_db"])
 
     def __getitem__(self, i: int) -> dict[str, torch.Tensor | str | float]:
@@ -175,20 +180,38 @@ class PairDataset(Dataset):
 
 # ----------------------------------------------------------------------------- the test set
 SNR_BINS = ((-5.0, 5.0), (5.0, 15.0), (15.0, 25.0))
-RT60_BINS = ((0.2, 0.5), (0.5, 0.8), (0.8, 1.2))
+RT60_BINS = ((0.2, 0.5), (0.5, 0.8), (0.8, 1.2))  # of the *measured* RT60
 MAX_TEST_SECONDS = 6.0
+MAX_ROOM_TRIES = 30
+
+
+def room_in_bin(rt60_bin: tuple[float, float], keys: tuple[int, ...]) -> rooms.RIR:
+    """Simulate rooms until one's *measured* RT60 lies in ``rt60_bin``.
+
+    The first request is the bin's middle; each retry rescales the request by how far the
+    last measurement missed, with a new room (seed from ``keys`` and the try number).
+    """
+    lo, hi = rt60_bin
+    ask = (lo + hi) / 2
+    for attempt in range(MAX_ROOM_TRIES):
+        rir = simulate_rir(float(np.clip(ask, *rooms.RT60_RANGE)), room_seed("testset", *keys, attempt))
+        if lo <= rir.rt60_measured <= hi:
+            return rir
+        ask *= (lo + hi) / 2 / rir.rt60_measured
+    raise RuntimeError(f"no room with a measured RT60 in {rt60_bin} s after {MAX_ROOM_TRIES} tries; widen the bin.")
 
 
 def build_testset(
     out_dir: Path = TESTSET_DIR, corpus_dir: Path = corpus.STARTER_DIR, per_cell: int = 3, real_per_cell: int = 1,
     seed: int = 0, overwrite: bool = False,
 ) -> list[dict[str, object]]:
-    """Write the fixed test set: every (SNR bin x RT60 bin) cell gets ``per_cell`` synthetic-speech
-    and ``real_per_cell`` real-speech mixtures, with unseen speakers, rooms and noise clips.
+    """Write the fixed test set: every (SNR bin x measured-RT60 bin) cell gets ``per_cell``
+    synthetic-speech and ``real_per_cell`` real-speech mixtures, with unseen speakers, rooms
+    and noise clips.
 
     Writes ``degraded/*.flac``, ``clean/*.flac`` (the direct-path target) and ``manifest.csv``
-    with the conditions (requested SNR, requested and measured RT60, DRR, noise type). It is
-    built in a sibling ``.partial`` folder and moved into place at the end.
+    with the conditions (SNR, requested and measured RT60, DRR, noise type) and checksums. It
+    is built in a sibling ``.partial`` folder and moved into place at the end.
 
     Raises:
         FileExistsError: the test set exists and ``overwrite`` is false.
@@ -197,7 +220,7 @@ def build_testset(
         raise FileExistsError(f"{out_dir} exists; pass --overwrite to rebuild it (then bump TESTSET_VERSION).")
     final_dir, out_dir = out_dir, out_dir.with_name(out_dir.name + ".partial")
     shutil.rmtree(out_dir, ignore_errors=True)
-    rng = np.random.default_rng([SPLIT_SEED_BASE["test"], seed])
+    rng = np.random.default_rng(room_seed("testset", seed))
     sources = {
         "synthetic": corpus.utterances(corpus_dir, "test"),
         "real": corpus.read_manifest(corpus_dir / "real_manifest.csv"),
@@ -210,19 +233,18 @@ def build_testset(
     for k, (source, (snr_bin, rt60_bin)) in enumerate(tqdm(plan, desc="test set", unit="mixture")):
         row = sources[source][int(rng.integers(len(sources[source])))]
         speech = load(corpus_dir / row["path"])[: int(MAX_TEST_SECONDS * SAMPLE_RATE)]
-        room_seed = SPLIT_SEED_BASE["test"] + 500_000 + k
-        rir = simulate_rir(float(rng.uniform(*rt60_bin)), room_seed)
+        rir = room_in_bin(rt60_bin, (seed, k))
         kind = str(rng.choice(NOISE_TYPES))
         snr = float(rng.uniform(*snr_bin))
-        degraded, clean = degrade(speech, rir.h, make_noise(kind, len(speech), rng, babble), snr)
+        degraded, clean = degrade(speech, rir.h, rir.direct_index, make_noise(kind, len(speech), rng, babble), snr)
         item = f"test-{k:03d}"
-        for folder, x in (("degraded", degraded), ("clean", clean)):
-            save(out_dir / folder / f"{item}.flac", x)
+        files = {folder: save(out_dir / folder / f"{item}.flac", x) for folder, x in (("degraded", degraded), ("clean", clean))}
         rows.append(
             dict(id=item, source=source, speaker=row["speaker"], utterance_id=row["utterance_id"], noise_type=kind,
                  snr_db=f"{snr:.2f}", rt60_target=f"{rir.rt60_target:.3f}", rt60_measured=f"{rir.rt60_measured:.3f}",
-                 drr_db=f"{rir.drr_db:.2f}", rir_seed=room_seed, duration_s=f"{len(speech) / SAMPLE_RATE:.3f}",
-                 degraded=f"degraded/{item}.flac", clean=f"clean/{item}.flac")
+                 drr_db=f"{rir.drr_db:.2f}", room_seed=rir.seed, duration_s=f"{len(speech) / SAMPLE_RATE:.3f}",
+                 **{name: path.relative_to(out_dir).as_posix() for name, path in files.items()},
+                 **{f"{name}_sha256": sha256(path) for name, path in files.items()})
         )  # fmt: skip
     corpus.write_manifest(out_dir / "manifest.csv", rows, TESTSET_FIELDS)
     (out_dir / "VERSION").write_text(f"{TESTSET_VERSION}\n")
@@ -249,4 +271,3 @@ def load_testset(test_dir: Path = TESTSET_DIR, source: str | None = None) -> lis
         for r in rows
         if source is None or r["source"] == source
     ]
-
