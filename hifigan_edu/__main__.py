@@ -14,15 +14,19 @@ from pathlib import Path
 
 from hifigan_edu import runtime
 from hifigan_edu.data import corpus, simulate
+from hifigan_edu.files import atomic_path
 
 
 def data_sentences(args: argparse.Namespace) -> None:
     out = corpus.SENTENCES_FILE
     if out.exists() and not args.overwrite:
         sys.exit(f"{out} exists; pass --overwrite to regenerate it.")
-    sentences = corpus.extract_sentences(n=args.n, seed=args.seed)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text("\n".join(sentences) + "\n", encoding="utf-8")
+    try:
+        sentences = corpus.extract_sentences(n=args.n, seed=args.seed)
+    except FileNotFoundError as err:
+        sys.exit(str(err))
+    with atomic_path(out) as tmp:
+        tmp.write_text("\n".join(sentences) + "\n", encoding="utf-8")
     print(f"wrote {len(sentences)} sentences to {out}")
 
 

@@ -119,3 +119,12 @@ def test_babble_voices_read_their_own_sentences_and_none_of_the_corpus(rows):
     assert len(lines) == len(set(lines)) == corpus.BABBLE_LINES * sum(len(v) for v in corpus.BABBLE_VOICES.values())
     assert not set(lines) & {r["text"] for r in rows}
     assert set(script["train"]).isdisjoint(script["test"])
+
+
+def test_cli_never_overwrites_the_sentence_list_silently():
+    from hifigan_edu.__main__ import main
+
+    before = corpus.SENTENCES_FILE.read_bytes()
+    with pytest.raises(SystemExit, match="--overwrite"):
+        main(["data", "sentences"])
+    assert corpus.SENTENCES_FILE.read_bytes() == before
