@@ -1,0 +1,196 @@
+"""GAN fundamentals on toy data: distributions, small networks, losses, and the remedies for mode collapse.
+
+Taught in ``notebooks/01_gan_fundamentals.ipynb`` (the adversarial game, minimax and
+non-saturating losses), ``02_wasserstein_gans.ipynb`` (critics, weight clipping, gradient
+penalty) and ``03_mode_collapse.ipynb`` (unrolling, packing, the mode metrics).
+
+Every loss takes the discriminator's raw outputs (logits for the classifier losses, scores for
+the Wasserstein critic), shape (B,) or (B, 1), and returns a scalar to *minimise*.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+from torch.func import functional_call
+
+# ----------------------------------------------------------------------------- toy data
+
+
+def ring_centres(modes: int = 8, radius: float = 2.0) -> Tensor:
+    """(modes, 2) centres evenly spaced on a circle of ``radius``."""
+    angles = torch.arange(modes) * 2 * math.pi / modes
+    return radius * torch.stack([angles.cos(), angles.sin()], dim=1)
+
+
+def grid_centres(side: int = 5, spacing: float = 2.0) -> Tensor:
+    """(side**2, 2) centres of a square grid centred on the origin, ``spacing`` apart."""
+    axis = (torch.arange(side) - (side - 1) / 2) * spacing
+    return torch.cartesian_prod(axis, axis)
+
+
+def mixture(n: int, centres: Tensor, std: float, generator: torch.Generator | None = None) -> Tensor:
+    """(n, D) samples of an equal-weight Gaussian mixture with (K, D) ``centres`` and isotropic ``std``."""
+    k = torch.randint(len(centres), (n,), generator=generator)
+    return centres[k] + std * torch.randn(n, centres.shape[1], generator=generator)
+
+
+# ----------------------------------------------------------------------------- networks
+
+
+def mlp(n_in: int, n_out: int, hidden: int = 128, layers: int = 2, activation: type[nn.Module] = nn.ReLU) -> nn.Sequential:
+    """``layers`` hidden layers of ``hidden`` units: (B, n_in) -> (B, n_out)."""
+    sizes = [n_in] + [hidden] * layers
+    blocks: list[nn.Module] = []
+    for a, b in zip(sizes, sizes[1:]):
+        blocks += [nn.Linear(a, b), activation()]
+    return nn.Sequential(*blocks, nn.Linear(sizes[-1], n_out))
+
+
+class Generator(nn.Module):
+    """z (B, z_dim) -> samples (B, data_dim)."""
+
+    def __init__(self, z_dim: int = 2, data_dim: int = 2, hidden: int = 128, layers: int = 2) -> None:
+        super().__init__()
+        self.z_dim = z_dim
+        self.net = mlp(z_dim, data_dim, hidden, layers)
+
+    def forward(self, z: Tensor) -> Tensor:
+        return self.net(z)
+
+    def sample(self, n: int, generator: torch.Generator | None = None) -> Tensor:
+        """(n, data_dim) samples from standard normal noise."""
+        return self(torch.randn(n, self.z_dim, generator=generator))
+
+
+class Discriminator(nn.Module):
+    """Samples (B, data_dim) -> one raw score per packed group, (B / pack,).
+
+    ``pack`` > 1 concatenates that many samples into one input (PacGAN); ``spectral_norm``
+    constrains every linear layer's largest singular value to 1.
+    """
+
+    def __init__(self, data_dim: int = 2, hidden: int = 128, layers: int = 2, pack: int = 1, spectral_norm: bool = False) -> None:
+        super().__init__()
+        self.pack = pack
+        self.net = mlp(data_dim * pack, 1, hidden, layers, nn.LeakyReLU)
+        if spectral_norm:
+            for i, layer in enumerate(self.net):
+                if isinstance(layer, nn.Linear):
+                    self.net[i] = nn.utils.parametrizations.spectral_norm(layer)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.net(pack(x, self.pack)).squeeze(1)
+
+
+def pack(x: Tensor, m: int) -> Tensor:
+    """(B, D) -> (B / m, m * D): m consecutive samples judged together (PacGAN)."""
+    if len(x) % m:
+        raise ValueError(f"batch of {len(x)} cannot be packed in groups of {m}; use a multiple of {m}.")
+    return x.reshape(len(x) // m, m * x.shape[1])
+
+
+# ----------------------------------------------------------------------------- losses
+
+
+def d_loss_minimax(real: Tensor, fake: Tensor) -> Tensor:
+    """-(E[log D(x)] + E[log(1 - D(G(z)))]), D = sigmoid(logit): binary cross-entropy, real = 1, fake = 0."""
+    return F.binary_cross_entropy_with_logits(real, torch.ones_like(real)) + F.binary_cross_entropy_with_logits(
+        fake, torch.zeros_like(fake)
+    )
+
+
+def g_loss_minimax(fake: Tensor) -> Tensor:
+    """E[log(1 - D(G(z)))], the original (saturating) generator loss: flat where D is confident."""
+    return -F.softplus(fake).mean()  # log(1 - sigmoid(f)) = -softplus(f)
+
+
+def g_loss_nonsaturating(fake: Tensor) -> Tensor:
+    """-E[log D(G(z))], the modified generator loss: steep where D is confident."""
+    return F.softplus(-fake).mean()  # -log sigmoid(f) = softplus(-f)
+
+
+def d_loss_wasserstein(real: Tensor, fake: Tensor) -> Tensor:
+    """E[D(G(z))] - E[D(x)]: the critic maximises the gap its scores put between real and fake."""
+    return fake.mean() - real.mean()
+
+
+def g_loss_wasserstein(fake: Tensor) -> Tensor:
+    """-E[D(G(z))]."""
+    return -fake.mean()
+
+
+def d_loss_hinge(real: Tensor, fake: Tensor) -> Tensor:
+    """E[max(0, 1 - D(x))] + E[max(0, 1 + D(G(z)))]."""
+    return F.relu(1 - real).mean() + F.relu(1 + fake).mean()
+
+
+g_loss_hinge = g_loss_wasserstein  # the hinge GAN's generator loss is -E[D(G(z))] too
+
+
+def d_loss_least_squares(real: Tensor, fake: Tensor) -> Tensor:
+    """LSGAN: 1/2 E[(D(x) - 1)^2] + 1/2 E[D(G(z))^2]."""
+    return 0.5 * ((real - 1) ** 2).mean() + 0.5 * (fake**2).mean()
+
+
+def g_loss_least_squares(fake: Tensor) -> Tensor:
+    """LSGAN: 1/2 E[(D(G(z)) - 1)^2]."""
+    return 0.5 * ((fake - 1) ** 2).mean()
+
+
+LOSSES: dict[str, tuple[Callable[[Tensor, Tensor], Tensor], Callable[[Tensor], Tensor]]] = {
+    "minimax": (d_loss_minimax, g_loss_minimax),
+    "nonsaturating": (d_loss_minimax, g_loss_nonsaturating),
+    "wasserstein": (d_loss_wasserstein, g_loss_wasserstein),
+    "hinge": (d_loss_hinge, g_loss_hinge),
+    "least_squares": (d_loss_least_squares, g_loss_least_squares),
+}
+
+
+def gradient_penalty(critic: nn.Module, real: Tensor, fake: Tensor, generator: torch.Generator | None = None) -> Tensor:
+    """WGAN-GP: E[(||grad_x D(x_hat)|| - 1)^2] at random interpolates x_hat of (B, D) ``real`` and ``fake``."""
+    alpha = torch.rand(len(real), 1, generator=generator)
+    x_hat = (alpha * real + (1 - alpha) * fake).requires_grad_(True)
+    (grad,) = torch.autograd.grad(critic(x_hat).sum(), x_hat, create_graph=True)
+    return ((grad.norm(dim=1) - 1) ** 2).mean()
+
+
+# ----------------------------------------------------------------------------- unrolling
+
+
+def unrolled_g_loss(
+    g: nn.Module, d: nn.Module, real: Tensor, z: Tensor, steps: int, lr: float,
+    d_loss: Callable[[Tensor, Tensor], Tensor] = d_loss_minimax,
+    g_loss: Callable[[Tensor], Tensor] = g_loss_nonsaturating,
+) -> Tensor:
+    """The generator's loss against D unrolled ``steps`` SGD steps ahead (Metz et al. 2017).
+
+    The unrolled parameters are functions of G's output, so the gradient of the returned loss
+    flows through the D updates: G learns how D would react. The real ``d`` is not modified.
+    """
+    params = dict(d.named_parameters())
+    fake = g(z)
+    for _ in range(steps):
+        loss = d_loss(functional_call(d, params, (real,)), functional_call(d, params, (fake,)))
+        grads = torch.autograd.grad(loss, list(params.values()), create_graph=True)
+        params = {name: p - lr * gr for (name, p), gr in zip(params.items(), grads)}
+    return g_loss(functional_call(d, params, (fake,)))
+
+
+# ----------------------------------------------------------------------------- mode metrics
+
+
+def mode_metrics(samples: Tensor, centres: Tensor, std: float) -> tuple[int, float]:
+    """(modes covered, % high-quality samples), as VEEGAN and PacGAN define them.
+
+    A sample is high quality when it lies within 3 ``std`` of its nearest centre; a mode is
+    covered when it is the nearest centre of at least one high-quality sample. ``samples`` is
+    (N, D), ``centres`` (K, D).
+    """
+    distance, nearest = torch.cdist(samples, centres).min(dim=1)
+    good = distance <= 3 * std
+    return int(nearest[good].unique().numel()), 100.0 * float(good.float().mean())
