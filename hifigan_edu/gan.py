@@ -1,8 +1,9 @@
 """GAN fundamentals on toy data: distributions, small networks, losses, and the remedies for mode collapse.
 
 Taught in ``notebooks/01_gan_fundamentals.ipynb`` (the adversarial game, minimax and
-non-saturating losses), ``02_wasserstein_gans.ipynb`` (critics, weight clipping, gradient
-penalty) and ``03_mode_collapse.ipynb`` (unrolling, packing, the mode metrics).
+non-saturating losses). The Wasserstein, hinge and least-squares losses, the gradient
+penalty, unrolling, packing and the mode metrics are the material of notebooks 02
+(Wasserstein GANs) and 03 (mode collapse), still to be written.
 
 Every loss takes the discriminator's raw outputs (logits for the classifier losses, scores for
 the Wasserstein critic), shape (B,) or (B, 1), and returns a scalar to *minimise*.
