@@ -1,9 +1,9 @@
 """GAN fundamentals on toy data: distributions, small networks, losses, and the remedies for mode collapse.
 
 Taught in ``notebooks/01_gan_fundamentals.ipynb`` (the adversarial game, minimax and
-non-saturating losses). The Wasserstein, hinge and least-squares losses, the gradient
-penalty, unrolling, packing and the mode metrics are the material of notebooks 02
-(Wasserstein GANs) and 03 (mode collapse), still to be written.
+non-saturating losses) and ``02_wasserstein_gans.ipynb`` (the Wasserstein loss, the gradient
+penalty). The hinge and least-squares losses, unrolling, packing and the mode metrics are the
+material of notebook 03 (mode collapse), still to be written.
 
 Every loss takes the discriminator's raw outputs (logits for the classifier losses, scores for
 the Wasserstein critic), shape (B,) or (B, 1), and returns a scalar to *minimise*.
@@ -152,12 +152,19 @@ LOSSES: dict[str, tuple[Callable[[Tensor, Tensor], Tensor], Callable[[Tensor], T
 }
 
 
-def gradient_penalty(critic: nn.Module, real: Tensor, fake: Tensor, generator: torch.Generator | None = None) -> Tensor:
-    """WGAN-GP: E[(||grad_x D(x_hat)|| - 1)^2] at random interpolates x_hat of (B, D) ``real`` and ``fake``."""
+def gradient_penalty(
+    critic: nn.Module, real: Tensor, fake: Tensor, one_sided: bool = False, generator: torch.Generator | None = None
+) -> Tensor:
+    """WGAN-GP: E[(||grad_x D(x_hat)|| - 1)^2] at random interpolates x_hat of (B, D) ``real`` and ``fake``.
+
+    ``one_sided`` penalises only slopes above 1, E[max(0, ||grad|| - 1)^2] (Petzka et al. 2018),
+    which lets the critic flatten where it needs to.
+    """
     alpha = torch.rand(len(real), 1, generator=generator)
     x_hat = (alpha * real + (1 - alpha) * fake).requires_grad_(True)
     (grad,) = torch.autograd.grad(critic(x_hat).sum(), x_hat, create_graph=True)
-    return ((grad.norm(dim=1) - 1) ** 2).mean()
+    excess = grad.norm(dim=1) - 1
+    return ((F.relu(excess) if one_sided else excess) ** 2).mean()
 
 
 # ----------------------------------------------------------------------------- unrolling

@@ -49,6 +49,10 @@ def test_gradient_penalty_of_a_linear_critic():
     with torch.no_grad():
         critic.weight.copy_(torch.tensor([[0.6, 0.8]]))  # unit norm: no penalty
     assert gan.gradient_penalty(critic, real, fake).item() == pytest.approx(0.0, abs=1e-10)
+    with torch.no_grad():
+        critic.weight.copy_(torch.tensor([[0.3, 0.4]]))  # slope 0.5: only the two-sided penalty objects
+    assert gan.gradient_penalty(critic, real, fake).item() == pytest.approx(0.25)
+    assert gan.gradient_penalty(critic, real, fake, one_sided=True).item() == 0.0
 
 
 def test_unrolling_leaves_the_real_discriminator_unchanged_and_changes_the_gradient():
