@@ -89,7 +89,7 @@ def main(argv: list[str] | None = None) -> None:
     p = commands.add_parser("course", help="execute the notebooks in order and render them to HTML")
     p.add_argument("--record", action="store_true", help="write the outputs back into notebooks/ (maintainers)")
     p.add_argument("--out", default="build", help="where executed copies and HTML go (default: build)")
-    p.add_argument("--only", nargs="*", help="notebook file names to run (default: all, in order)")
+    p.add_argument("--only", nargs="*", help="notebooks to run, by file name or number, e.g. 03 (default: all, in order)")
     p.add_argument(
         "--profile", choices=runtime.PROFILES, default=os.environ.get(runtime.PROFILE_ENV, "ci"),
         help=f"profile the kernels run in (default: ${runtime.PROFILE_ENV}, else ci)",

@@ -36,6 +36,11 @@ def test_record_writes_outputs_back(tiny_course, tmp_path):
     assert not (tmp_path / "build").exists()
 
 
+def test_notebooks_are_picked_by_name_or_number(tiny_course):
+    assert [p.name for p in course.notebooks(["01"])] == ["01_second.ipynb"]
+    assert [p.name for p in course.notebooks(["01_second", "00_first.ipynb"])] == ["00_first.ipynb", "01_second.ipynb"]
+
+
 def test_unknown_notebook_is_named(tiny_course):
     with pytest.raises(SystemExit, match="no such notebook"):
         course.notebooks(["99_missing.ipynb"])
