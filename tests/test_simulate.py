@@ -31,6 +31,16 @@ def test_degrade_hits_the_snr_against_reverberant_speech():
     assert max(np.abs(degraded).max(), np.abs(target).max()) <= simulate.PEAK + 1e-6
 
 
+def test_without_rooms_the_dataset_only_adds_noise(cache):
+    dry = simulate.PairDataset("train", segment=8000, length=5, seed=3, rirs=0, snr_range=(5.0, 5.0), cache_dir=cache)
+    for i in range(5):
+        item = dry[i]
+        clean, degraded = item["clean"][0].numpy(), item["degraded"][0].numpy()
+        if np.abs(clean).max() > 0:
+            assert snr_db(clean, degraded - clean) == pytest.approx(5.0, abs=0.05)
+        assert item["rt60_measured"] == 0.0
+
+
 def test_dataset_items_are_pure_functions_of_seed_and_index(dataset):
     a, b = dataset[5], dataset[5]
     assert a["degraded"].shape == a["clean"].shape == (1, 8000)

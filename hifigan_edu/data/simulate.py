@@ -124,7 +124,8 @@ class PairDataset(Dataset):
     """(degraded, clean) segment pairs made on the fly; item ``i`` is a pure function of (seed, i).
 
     Each item: a random utterance of ``split`` cut (or zero-padded) to ``segment`` samples, a
-    random RIR of the split's bank, a random noise type and an SNR uniform in ``snr_range``.
+    random RIR of the split's bank of ``rirs`` rooms (``rirs=0``: no reverberation, denoising
+    only), a random noise type and an SNR uniform in ``snr_range``.
     Returns a dict of ``degraded`` and ``clean`` tensors of shape (1, segment), and the
     conditions (noise_type, snr_db, rt60_measured, drr_db).
     """
@@ -145,7 +146,7 @@ class PairDataset(Dataset):
         if not rows:
             raise ValueError(f"no utterances of split {split!r} in {corpus_dir}/manifest.csv")
         self.speech = [load(corpus_dir / r["path"]) for r in rows]
-        self.bank = RIRBank(split, rirs, cache_dir=cache_dir)
+        self.bank = RIRBank(split, rirs, cache_dir=cache_dir) if rirs else None
         self.babble = corpus.babble_clips("test" if split == "test" else "train", corpus_dir)
         self.segment, self.length, self.seed = segment, length, seed
         self.snr_range, self.noise_types = snr_range, noise_types
@@ -162,12 +163,15 @@ class PairDataset(Dataset):
             speech = speech[start : start + self.segment]
         else:
             speech = np.pad(speech, (0, self.segment - len(speech)))
-        k = int(rng.integers(len(self.bank)))
+        if self.bank is None:  # an anechoic "room": the impulse itself
+            h, labels = np.ones(1, np.float32), dict(direct_index=0, rt60_target=0.0, rt60_measured=0.0, drr_db=float("inf"))
+        else:
+            k = int(rng.integers(len(self.bank)))
+            h, labels = self.bank.rirs[k], self.bank.labels[k]
         kind = str(rng.choice(self.noise_types))
         snr = float(rng.uniform(*self.snr_range))
         noise = make_noise(kind, self.segment, rng, self.babble)
-        labels = self.bank.labels[k]
-        degraded, clean = degrade(speech, self.bank.rirs[k], labels["direct_index"], noise, snr)
+        degraded, clean = degrade(speech, h, labels["direct_index"], noise, snr)
         return Example(degraded, clean, kind, snr, labels["rt60_target"], labels["rt60_measured"], labels["drr_db"])
 
     def __getitem__(self, i: int) -> dict[str, torch.Tensor | str | float]:

@@ -1,0 +1,104 @@
+"""The building blocks of hifigan_edu.nn: receptive fields, output lengths, causality, feature maps, sizes."""
+
+import itertools
+
+import pytest
+import torch
+from torch import nn
+
+from hifigan_edu import nn as hnn
+
+
+def small_wavenet(**kw) -> hnn.WaveNet:
+    torch.manual_seed(1)  # (with seed 0 the tiny non-causal net's last ReLUs are off almost everywhere)
+    return hnn.WaveNet(channels=4, skip_channels=4, out_channels=(32, 32), **kw)
+
+
+@pytest.mark.parametrize(
+    "kw, expected",
+    [
+        (dict(kernel_size=2, layers=10, stacks=1, causal=True, out_kernel=1), 1024),  # WaveNet, one 1..512 block
+        (dict(kernel_size=3, layers=10, stacks=2, out_kernel=1), 4093),  # HiFi-GAN's dilated stacks
+        (dict(kernel_size=3, layers=10, stacks=3, out_kernel=1), 6139),  # Rethage et al.
+        (dict(kernel_size=3, layers=10, stacks=2), 4097),  # HiFi-GAN with its two kernel-3 output convolutions
+        (dict(kernel_size=5, layers=4, stacks=1), 65),
+    ],
+)
+def test_receptive_field_formula_equals_the_probe(kw, expected):
+    model = small_wavenet(**kw)
+    assert model.receptive_field == expected
+    assert hnn.probe_receptive_field(model) == expected
+
+
+def test_causal_layers_do_not_see_the_future_and_non_causal_ones_do():
+    for causal, kernel in ((True, 2), (False, 3)):
+        model = small_wavenet(kernel_size=kernel, layers=4, stacks=1, causal=causal, out_kernel=1).double()
+        x = torch.randn(1, 1, 200, dtype=torch.float64, requires_grad=True)
+        model(x)[0, 0, 100:110].sum().backward()  # a few samples, so that some ReLU of the output stack is on
+        past, future = x.grad[0, 0, :100].abs().sum(), x.grad[0, 0, 110:].abs().sum()
+        assert past > 0 and ((future == 0) if causal else (future > 0))
+    with pytest.raises(ValueError, match="odd kernel"):
+        hnn.WaveNet(kernel_size=2, causal=False)
+
+
+def test_wavenet_keeps_the_length_and_takes_conditioning():
+    model = small_wavenet(layers=3, stacks=1, cond_channels=5)
+    x, c = torch.randn(2, 1, 300), torch.randn(2, 5, 300)
+    assert model(x, c).shape == (2, 1, 300)
+    with pytest.raises(ValueError, match="conditioning features"):
+        model(x)
+    # the conditioning changes the output: it enters every gated layer
+    assert not torch.allclose(model(x, c), model(x, torch.zeros_like(c)))
+
+
+def test_output_lengths_match_pytorch():
+    for length, k, s, p, d, g in itertools.product((1000, 1001, 4097), (1, 3, 4, 15, 41), (1, 2, 4), (0, 1, 20), (1, 2, 3), (1, 4)):
+        if length + 2 * p < d * (k - 1) + 1:
+            continue
+        conv = nn.Conv1d(4, 8, k, stride=s, padding=p, dilation=d, groups=g)
+        assert conv(torch.zeros(1, 4, length)).shape[-1] == hnn.conv_output_length(length, k, s, p, d), (length, k, s, p, d)
+
+
+def test_paper_configurations_have_the_published_sizes():
+    # HiFi-GAN's WaveNet: 20 gated layers of 131,584 (dilated 128 -> 256 kernel 3, residual and skip 1x1),
+    # input 1x1 conv, output convs 128 -> 2048 -> 256 (kernel 3) -> 1: about 5.0 M
+    layer = (128 * 256 * 3 + 256) + 2 * (128 * 128 + 128)
+    out = (128 * 2048 * 3 + 2048) + (2048 * 256 * 3 + 256) + (256 + 1)
+    assert hnn.parameter_count(hnn.WaveNet()) == 20 * layer + 256 + out == 4_993_793
+    # MelGAN's waveform discriminator block: about 5.6 M
+    convs = [(1, 16, 15, 1), (16, 64, 41, 4), (64, 256, 41, 16), (256, 1024, 41, 64), (1024, 1024, 41, 256), (1024, 1024, 5, 1), (1024, 1, 3, 1)]
+    assert hnn.parameter_count(hnn.WaveformDiscriminator()) == sum(o * (i // g) * k + o for i, o, k, g in convs) == 5_637_953
+    assert hnn.parameter_count(hnn.Postnet()) == (128 * 32 + 128) + 10 * (128 * 128 * 32 + 128) + (128 * 32 + 1)
+
+
+SMALL_BLOCK = dict(channels=(4, 8, 16, 16, 16, 16, 1), groups=(1, 2, 4, 4, 4, 1, 1))
+
+
+def test_strided_receptive_field_equals_the_probe():
+    d = hnn.WaveformDiscriminator(**SMALL_BLOCK)
+    expected = 1 + 14 + 40 * (1 + 4 + 16 + 64) + 4 * 256 + 2 * 256
+    assert hnn.strided_receptive_field([15, 41, 41, 41, 41, 5, 3], [1, 4, 4, 4, 4, 1, 1]) == expected == 4951
+    assert hnn.probe_receptive_field(d, length=40000) == expected
+
+
+def test_waveform_discriminator_returns_every_feature_map():
+    d = hnn.WaveformDiscriminator(**SMALL_BLOCK)
+    score, features = d(torch.randn(2, 1, 16000))
+    assert [f.shape[1:] for f in features] == [(4, 16000), (8, 4000), (16, 1000), (16, 250), (16, 63), (16, 63)]
+    assert score.shape == (2, 1, 63)
+
+
+def test_multi_scale_sees_16_8_and_4_khz():
+    d = hnn.MultiScaleDiscriminator(**SMALL_BLOCK)
+    outs = d(torch.randn(1, 1, 16000))
+    assert [features[0].shape[-1] for _, features in outs] == [16000, 8000, 4000]
+    assert len({id(b) for b in d.blocks}) == 3 and d.blocks[0].convs[0].weight is not d.blocks[1].convs[0].weight
+
+
+def test_mel_discriminator_shapes():
+    d = hnn.MelDiscriminator()
+    x = torch.randn(2, 1, 32000)  # 2 s
+    assert d.spectrogram(x).shape == (2, 1, 80, 63)
+    score, features = d(x)
+    assert [f.shape[1:] for f in features] == [(32, 80, 32), (32, 80, 16), (32, 80, 8), (32, 80, 4)]
+    assert score.shape == (2, 1, 80, 4)
