@@ -31,10 +31,14 @@ def notebooks(only: list[str] | None = None) -> list[Path]:
     """
     paths = sorted(NOTEBOOKS.glob("[0-9][0-9]_*.ipynb"))
     if only:
-        unknown = [name for name in only if not any(p.name in (name, f"{name}.ipynb") or p.name[:2] == name for p in paths)]
+
+        def picked(path: Path, name: str) -> bool:
+            return name in (path.name, path.stem, path.name[:2])
+
+        unknown = [name for name in only if not any(picked(p, name) for p in paths)]
         if unknown:
             raise SystemExit(f"no such notebook(s): {', '.join(unknown)}; choose from {[p.name for p in paths]}")
-        paths = [p for p in paths if p.name in only or p.stem in only or p.name[:2] in only]
+        paths = [p for p in paths if any(picked(p, name) for name in only)]
     return paths
 
 

@@ -131,9 +131,12 @@ def test_copies_train_exactly_like_separate_runs(loss, unroll):
             g_opt.step()
         return g(z).detach()
 
+    separate = []  # copy i of the untrained stacked networks, as networks of their own
     for i in range(3):
         alone = gan.Generator(hidden=16), gan.Discriminator(hidden=16)
         for s, a in zip(stacked, alone):
             single_copy(s, a, i)
-        expected = train(*alone, real[i], z[i])
-        assert torch.allclose(train(*stacked, real, z)[i], expected, atol=1e-6)
+        separate.append(alone)
+    together = train(*stacked, real, z)
+    for i, alone in enumerate(separate):
+        assert torch.allclose(together[i], train(*alone, real[i], z[i]), atol=1e-6)
