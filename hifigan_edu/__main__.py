@@ -1,4 +1,4 @@
-"""Command line: ``python -m hifigan_edu data ...`` and ``python -m hifigan_edu course ...``.
+"""Command line: ``python -m hifigan_edu {data,course,train,enhance,evaluate} ...``.
 
 Run ``python -m hifigan_edu --help`` for the list.
 """
@@ -14,6 +14,7 @@ from pathlib import Path
 
 from hifigan_edu import runtime
 from hifigan_edu.data import corpus, simulate
+from hifigan_edu.enhance import SHIPPED
 from hifigan_edu.files import atomic_path
 
 
@@ -62,9 +63,55 @@ def course_run(args: argparse.Namespace) -> None:
     course.run(record=args.record, out_dir=Path(args.out), only=args.only, profile=args.profile)
 
 
+def train_run(args: argparse.Namespace) -> None:
+    from hifigan_edu import config, train
+
+    runtime.set_threads()
+    try:
+        c = config.load(args.config or runtime.get_profile())
+        run_dir = Path(args.run_dir or f"runs/{c.name}")
+        print(f"training config {c.name!r} into {run_dir} ({'resuming' if args.resume else 'new run'})")
+        run = train.train(c, run_dir, resume=args.resume, max_steps=args.max_steps)
+    except (config.ConfigError, FileExistsError, FileNotFoundError, train.NonFiniteLoss) as err:
+        sys.exit(f"error: {err}")
+    print(f"stopped at step {run.step} ({run.stage}) after {run.elapsed_s / 60:.1f} min of training in all; "
+          f"checkpoint {run_dir / train.CHECKPOINT}, generator {run_dir / train.GENERATOR}, log {run_dir / train.METRICS}")
+
+
+def enhance_run(args: argparse.Namespace) -> None:
+    from hifigan_edu import enhance
+
+    runtime.set_threads()
+    start = time.perf_counter()
+    try:
+        notes = enhance.enhance_file(args.input, args.output, args.checkpoint, overwrite=args.overwrite, chunk_s=args.chunk_s)
+    except (ValueError, FileExistsError, FileNotFoundError) as err:
+        sys.exit(f"error: {err}")
+    for note in notes:
+        print(f"note: {note}")
+    print(f"wrote {args.output} (16 kHz mono) in {time.perf_counter() - start:.1f} s")
+
+
+def evaluate_run(args: argparse.Namespace) -> None:
+    from hifigan_edu import enhance, evaluate
+
+    runtime.set_threads()
+    systems = evaluate.baselines()
+    for checkpoint in args.checkpoint:
+        try:
+            G, c, info = enhance.load_generator(checkpoint)
+        except (ValueError, FileNotFoundError) as err:
+            sys.exit(f"error: {err}")
+        systems[f"HiFi-GAN ({c.name}, step {info['step']})"] = lambda x, G=G: enhance.enhance(G, x)
+    rows = evaluate.evaluate(systems)
+    paths = evaluate.write(rows, args.out)
+    print(evaluate.markdown(rows))
+    print(f"wrote {paths[0]} and {paths[1]}")
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m hifigan_edu", description=__doc__)
-    commands = parser.add_subparsers(required=True, metavar="{data,course}")
+    commands = parser.add_subparsers(required=True, metavar="{data,course,train,enhance,evaluate}")
     data = commands.add_parser("data", help="build or inspect the speech corpus and test set")
     data_commands = data.add_subparsers(required=True, metavar="{sentences,build,info}")
 
@@ -95,6 +142,26 @@ def main(argv: list[str] | None = None) -> None:
         help=f"profile the kernels run in (default: ${runtime.PROFILE_ENV}, else ci)",
     )
     p.set_defaults(func=course_run)
+
+    p = commands.add_parser("train", help="train HiFi-GAN (three stages; checkpoints, resume, metrics.csv)")
+    p.add_argument("--config", help="ci, cpu, full or a .json path (default: the profile, ci without a GPU)")
+    p.add_argument("--run-dir", help="where the checkpoint and log go (default: runs/<config name>)")
+    p.add_argument("--resume", action="store_true", help="continue the run saved in --run-dir exactly")
+    p.add_argument("--max-steps", type=int, help="stop after this many generator steps in this call (resume later)")
+    p.set_defaults(func=train_run)
+
+    p = commands.add_parser("enhance", help="enhance an audio file with a trained generator")
+    p.add_argument("input", help="audio file (any sample rate and channel count)")
+    p.add_argument("output", help="where the enhanced 16 kHz mono file goes (never the input)")
+    p.add_argument("--checkpoint", default=str(SHIPPED), help="generator.pt or checkpoint.pt (default: the shipped one)")
+    p.add_argument("--chunk-s", type=float, default=10.0, help="seconds per chunk; bounds the memory (default 10)")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing output file")
+    p.set_defaults(func=enhance_run)
+
+    p = commands.add_parser("evaluate", help="PESQ, STOI, ESTOI, SI-SDR, DNSMOS on the test set, with baselines")
+    p.add_argument("--checkpoint", nargs="*", default=[str(SHIPPED)], help="generator(s) to evaluate (default: the shipped one)")
+    p.add_argument("--out", default="results", help="folder for evaluation.csv and evaluation.md (default: results)")
+    p.set_defaults(func=evaluate_run)
 
     args = parser.parse_args(argv)
     args.func(args)

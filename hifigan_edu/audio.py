@@ -10,7 +10,6 @@ import warnings
 from pathlib import Path
 
 import numpy as np
-import soundfile as sf
 import torch
 import torchaudio.functional as AF
 
@@ -41,6 +40,8 @@ def load(path: str | Path, sr: int = SAMPLE_RATE) -> np.ndarray:
         FileNotFoundError: the file does not exist.
         ValueError: the file cannot be decoded (names the file and the decoder's reason).
     """
+    import soundfile as sf  # imported here: the GPU machine trains without it
+
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"audio file not found: {path}")
@@ -67,6 +68,8 @@ def save(path: str | Path, x: np.ndarray, sr: int = SAMPLE_RATE, overwrite: bool
         FileExistsError: ``path`` exists and ``overwrite`` is false.
         ValueError: the signal clips (|x| > 1) or is not 1-D.
     """
+    import soundfile as sf
+
     path = Path(path)
     x = np.asarray(x, dtype=np.float32)
     if x.ndim != 1:

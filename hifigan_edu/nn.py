@@ -162,6 +162,12 @@ class Postnet(nn.Module):
             if i < layers - 1:
                 blocks.append(nn.Tanh())
         self.net = nn.Sequential(*blocks)
+        self.kernel_size, self.n_layers = kernel_size, layers
+
+    @property
+    def receptive_field(self) -> int:
+        """Receptive field in samples: layers * (kernel_size - 1) + 1."""
+        return self.n_layers * (self.kernel_size - 1) + 1
 
     def forward(self, x: Tensor) -> Tensor:
         return x + self.net(x)
@@ -243,8 +249,9 @@ class MelDiscriminator(nn.Module):
         self.score = nn.Conv2d(channels, 1, 3, padding=1)
 
     def spectrogram(self, x: Tensor) -> Tensor:
-        """(B, 1, T) -> log mel spectrogram (B, 1, mels, frames)."""
-        return torch.log(self.mel(x) + 1e-5)
+        """(B, 1, T) -> log mel spectrogram (B, 1, mels, frames), in float32 even under autocast."""
+        with torch.autocast(x.device.type, enabled=False):
+            return torch.log(self.mel(x.float()) + 1e-5)
 
     def forward(self, x: Tensor) -> tuple[Tensor, list[Tensor]]:
         h, features = self.spectrogram(x), []

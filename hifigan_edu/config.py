@@ -1,0 +1,255 @@
+"""Training configurations: one JSON file per variant, checked on load.
+
+Taught in ``notebooks/07_training_hifigan.ipynb``. The files live in ``hifigan_edu/configs/``:
+
+* ``ci.json``   -- tiny models, a few hundred steps on 2 CPU cores (the notebooks' live runs);
+* ``cpu.json``  -- the CPU-sized model behind the shipped checkpoint (hours on 2 cores);
+* ``full.json`` -- the paper's scale (Su et al. 2020), for a GPU, in bf16 mixed precision.
+
+The dataclasses below hold the paper's values as defaults and say where the paper is silent
+and we chose. :func:`load` accepts a profile name or a path and refuses unknown keys, wrong
+types and impossible values with a message naming the key and the file.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+from hifigan_edu.data.noise import NOISE_TYPES
+
+CONFIG_DIR = Path(__file__).parent / "configs"
+STAGES = ("wavenet", "postnet", "adversarial")  # the three stages, always in this order
+
+
+@dataclass(frozen=True)
+class GeneratorConfig:
+    """The WaveNet (``hifigan_edu.nn.WaveNet``) and its postnet (``nn.Postnet``)."""
+
+    channels: int = 128
+    layers: int = 10
+    stacks: int = 2
+    kernel_size: int = 3
+    skip_channels: int = 128
+    out_channels: tuple[int, int] = (2048, 256)
+    out_kernel: int = 3
+    # our choice, not the paper's: True makes the WaveNet predict a correction added to its input,
+    # with the last convolution scaled by 0.01, so training starts near the identity (notebook 04)
+    residual: bool = False
+    postnet_channels: int = 128
+    postnet_layers: int = 12
+    postnet_kernel: int = 32  # "about 32" in the paper's description; 31 in some reimplementations
+
+
+@dataclass(frozen=True)
+class DiscriminatorConfig:
+    """Three waveform discriminators (one per rate in ``rates``) and the mel discriminator."""
+
+    rates: tuple[int, ...] = (16000, 8000, 4000)
+    channels: tuple[int, ...] = (16, 64, 256, 1024, 1024, 1024, 1)
+    kernels: tuple[int, ...] = (15, 41, 41, 41, 41, 5, 3)
+    strides: tuple[int, ...] = (1, 4, 4, 4, 4, 1, 1)
+    groups: tuple[int, ...] = (1, 4, 16, 64, 256, 1, 1)
+    mel: bool = True
+    mel_channels: int = 32
+
+
+@dataclass(frozen=True)
+class LossConfig:
+    """Weights of the generator's loss terms; the paper gives no weights, these are our choice."""
+
+    l1_weight: float = 1.0  # L1 between samples
+    spectral_weight: float = 1.0  # L1 between log magnitudes, summed over the resolutions
+    spectral_resolutions: tuple[tuple[int, int], ...] = ((2048, 512), (512, 128))  # (n_fft, hop)
+    adversarial: Literal["least_squares", "hinge"] = "least_squares"  # the paper leaves it open
+    adversarial_weight: float = 1.0
+    feature_matching_weight: float = 1.0
+
+
+@dataclass(frozen=True)
+class DataConfig:
+    """Training pairs from ``hifigan_edu.data.simulate.PairDataset``."""
+
+    segment_s: float = 2.0
+    batch_size: int = 8  # not given in the paper
+    rirs: int = 256  # size of the training room bank; 0 trains denoising only
+    snr_range: tuple[float, float] = (-5.0, 25.0)
+    noise_types: tuple[str, ...] = ("colored", "hum", "fan", "babble")
+    workers: int = 2  # DataLoader worker processes (0: make the batches in the training process)
+    valid_items: int = 8  # fixed validation clips, from the valid speakers
+    valid_seconds: float = 2.0
+
+
+@dataclass(frozen=True)
+class StageConfig:
+    """One training stage: ``steps`` generator updates (0 skips it) at ``lr_g``, decaying linearly to
+    ``lr_g * lr_end_factor``; the adversarial stage also trains the discriminators at ``lr_d``,
+    ``d_steps`` updates per generator update."""
+
+    steps: int
+    lr_g: float
+    lr_d: float = 0.0
+    d_steps: int = 0
+    lr_end_factor: float = 1.0
+
+
+def _paper_stages() -> dict[str, StageConfig]:
+    return {  # Su et al. 2020; the adversarial stage's length is not settled (50 K or 500 K)
+        "wavenet": StageConfig(steps=500_000, lr_g=1e-3),
+        "postnet": StageConfig(steps=500_000, lr_g=1e-4),
+        "adversarial": StageConfig(steps=50_000, lr_g=1e-5, lr_d=1e-3, d_steps=2),
+    }
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Bookkeeping: seed, precision and how often to log, validate and checkpoint (in steps)."""
+
+    seed: int = 0
+    precision: Literal["fp32", "bf16"] = "bf16"  # bf16 autocast on CUDA; losses stay in float32
+    postnet_trains_wavenet: bool = True  # stage 2 keeps updating the WaveNet (not frozen), at the stage's lr
+    log_every: int = 50
+    valid_every: int = 1000
+    checkpoint_every: int = 1000
+
+
+@dataclass(frozen=True)
+class Config:
+    """A whole training run."""
+
+    name: str
+    generator: GeneratorConfig = field(default_factory=GeneratorConfig)
+    discriminator: DiscriminatorConfig = field(default_factory=DiscriminatorConfig)
+    loss: LossConfig = field(default_factory=LossConfig)
+    data: DataConfig = field(default_factory=DataConfig)
+    stages: dict[str, StageConfig] = field(default_factory=_paper_stages)
+    train: TrainConfig = field(default_factory=TrainConfig)
+
+    def to_dict(self) -> dict:
+        """Plain JSON-able dict (tuples become lists); :func:`from_dict` reads it back."""
+        return json.loads(json.dumps(dataclasses.asdict(self)))
+
+
+class ConfigError(ValueError):
+    """A configuration file that cannot be used; the message names the key and what to do."""
+
+
+def _convert(value: object, hint: object, where: str) -> object:
+    """``value`` from JSON checked against the type ``hint`` (tuples from lists, dataclasses from dicts)."""
+    origin, args = typing.get_origin(hint), typing.get_args(hint)
+    if dataclasses.is_dataclass(hint):
+        return from_dict(hint, value, where)
+    if origin is Literal:
+        if value not in args:
+            raise ConfigError(f"{where} = {value!r}: choose one of {', '.join(map(repr, args))}")
+        return value
+    if origin is dict:
+        if not isinstance(value, dict):
+            raise ConfigError(f"{where} should be an object with keys {', '.join(STAGES)}, got {value!r}")
+        unknown = set(value) - set(STAGES)
+        if unknown:
+            raise ConfigError(f"{where}: unknown stage(s) {', '.join(sorted(unknown))}; the stages are {', '.join(STAGES)}")
+        missing = set(STAGES) - set(value)
+        if missing:
+            raise ConfigError(f"{where}: missing stage(s) {', '.join(sorted(missing))}; give steps 0 to skip a stage")
+        return {name: _convert(value[name], args[1], f"{where}.{name}") for name in STAGES}
+    if origin is tuple:
+        if not isinstance(value, list):
+            raise ConfigError(f"{where} should be a list, got {value!r}")
+        if args[-1] is Ellipsis:
+            return tuple(_convert(v, args[0], f"{where}[{i}]") for i, v in enumerate(value))
+        if len(value) != len(args):
+            raise ConfigError(f"{where} should have {len(args)} entries, got {len(value)}: {value!r}")
+        return tuple(_convert(v, a, f"{where}[{i}]") for i, (v, a) in enumerate(zip(value, args)))
+    ok = {bool: isinstance(value, bool), int: isinstance(value, int) and not isinstance(value, bool),
+          float: isinstance(value, (int, float)) and not isinstance(value, bool), str: isinstance(value, str)}  # fmt: skip
+    if not ok[hint]:
+        raise ConfigError(f"{where} should be {hint.__name__}, got {type(value).__name__} {value!r}")
+    return float(value) if hint is float else value
+
+
+def from_dict(cls: type, data: object, where: str = "config") -> typing.Any:
+    """Build dataclass ``cls`` from a JSON object; missing keys keep their defaults.
+
+    Raises:
+        ConfigError: an unknown key, a wrong type, or a missing required key, named with its path.
+    """
+    if not isinstance(data, dict):
+        raise ConfigError(f"{where} should be an object, got {data!r}")
+    hints = typing.get_type_hints(cls)
+    names = [f.name for f in dataclasses.fields(cls)]
+    unknown = [k for k in data if k not in names]
+    if unknown:
+        raise ConfigError(f"{where}: unknown key(s) {', '.join(map(repr, unknown))}; the known keys are {', '.join(names)}")
+    required = [f.name for f in dataclasses.fields(cls)
+                if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING]  # fmt: skip
+    missing = [k for k in required if k not in data]
+    if missing:
+        raise ConfigError(f"{where}: missing required key(s) {', '.join(missing)}")
+    return cls(**{k: _convert(v, hints[k], f"{where}.{k}") for k, v in data.items()})
+
+
+def validate(config: Config) -> Config:
+    """Check what types cannot: positive sizes, one entry per discriminator layer, a runnable schedule.
+
+    Raises:
+        ConfigError: naming the first problem found.
+    """
+    problems = []
+    d = config.discriminator
+    if not len(d.channels) == len(d.kernels) == len(d.strides) == len(d.groups):
+        problems.append("discriminator: channels, kernels, strides and groups need one entry per layer")
+    ins = (1,) + d.channels[:-1]
+    for i, (a, b, g) in enumerate(zip(ins, d.channels, d.groups)):
+        if a % g or b % g:
+            problems.append(f"discriminator layer {i}: groups={g} must divide its {a} input and {b} output channels")
+    unknown_noise = set(config.data.noise_types) - set(NOISE_TYPES)
+    if unknown_noise or not config.data.noise_types:
+        problems.append(f"data.noise_types: choose from {', '.join(NOISE_TYPES)}")
+    if config.generator.kernel_size % 2 == 0:
+        problems.append("generator.kernel_size must be odd for the non-causal WaveNet")
+    if config.data.segment_s * 16000 < max(n for n, _ in config.loss.spectral_resolutions):
+        problems.append("data.segment_s is shorter than the largest spectral loss window")
+    if config.discriminator.mel and config.data.segment_s < 0.5:
+        problems.append("data.segment_s must be >= 0.5 s: the mel discriminator's four stride-2 blocks need 16 frames")
+    for name, stage in config.stages.items():
+        if stage.steps < 0 or stage.lr_g < 0:
+            problems.append(f"stages.{name}: steps and lr_g must be >= 0")
+    adv = config.stages["adversarial"]
+    if adv.steps and (adv.d_steps < 1 or adv.lr_d <= 0):
+        problems.append("stages.adversarial: needs d_steps >= 1 and lr_d > 0 (or steps 0 to skip it)")
+    if sum(s.steps for s in config.stages.values()) == 0:
+        problems.append("stages: every stage has 0 steps; nothing would train")
+    for key in ("log_every", "valid_every", "checkpoint_every"):
+        if getattr(config.train, key) < 1:
+            problems.append(f"train.{key} must be >= 1")
+    if problems:
+        raise ConfigError("; ".join(problems))
+    return config
+
+
+def load(name_or_path: str | Path) -> Config:
+    """A profile's config (``"ci"``, ``"cpu"``, ``"full"``) or a JSON file, checked.
+
+    Raises:
+        ConfigError: the file is missing, is not JSON, or fails the checks (the message says which key).
+    """
+    path = Path(name_or_path)
+    if path.suffix != ".json":
+        path = CONFIG_DIR / f"{name_or_path}.json"
+    if not path.is_file():
+        known = ", ".join(sorted(p.stem for p in CONFIG_DIR.glob("*.json")))
+        raise ConfigError(f"no config {name_or_path!r}: give one of {known} or the path of a .json file")
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as err:
+        raise ConfigError(f"{path} is not valid JSON: {err}") from err
+    try:
+        return validate(from_dict(Config, data))
+    except ConfigError as err:
+        raise ConfigError(f"{path}: {err}") from None
+

@@ -1,0 +1,167 @@
+"""Measuring enhancement: PESQ, STOI, ESTOI, SI-SDR and DNSMOS on the fixed test set, next to baselines.
+
+Taught in ``notebooks/07_training_hifigan.ipynb``; from the shell:
+``python -m hifigan_edu evaluate --checkpoint data/checkpoints/hifigan-cpu.pt --out results/``.
+
+Every system maps degraded audio (T,) to enhanced audio (T,) at 16 kHz. The baselines:
+
+* ``degraded`` -- the input itself;
+* ``spectral gating`` -- ``noisereduce`` (non-stationary spectral gating, its defaults);
+* ``WPE`` -- weighted prediction error dereverberation (``nara_wpe``; 512-point STFT, hop 128,
+  10 taps, delay 3, 3 iterations, the values of its examples for 16 kHz);
+* ``WPE + gating`` -- the two in sequence.
+
+Intrusive metrics (against the clean direct-path target) are computed for every test item and
+averaged per condition: the SNR and measured-RT60 bins of ``hifigan_edu.data.simulate``.
+DNSMOS (``speechmos``, non-intrusive) is computed on the real-speech items.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+from tqdm.auto import tqdm
+
+from hifigan_edu.audio import SAMPLE_RATE, si_sdr
+from hifigan_edu.data import simulate
+
+System = Callable[[np.ndarray], np.ndarray]
+METRICS = ("PESQ-WB", "STOI", "ESTOI", "SI-SDR")
+
+
+def spectral_gating(x: np.ndarray) -> np.ndarray:
+    """``noisereduce`` with its defaults (non-stationary gating)."""
+    import noisereduce
+
+    return noisereduce.reduce_noise(y=x, sr=SAMPLE_RATE).astype(np.float32)
+
+
+def wpe(x: np.ndarray, taps: int = 10, delay: int = 3, iterations: int = 3) -> np.ndarray:
+    """Single-channel WPE dereverberation (``nara_wpe``) of (T,) audio."""
+    from nara_wpe.utils import istft, stft
+    from nara_wpe.wpe import wpe as nara_wpe
+
+    spec = stft(x[None], size=512, shift=128)  # (1, frames, bins)
+    dereverberated = nara_wpe(spec.transpose(2, 0, 1), taps=taps, delay=delay, iterations=iterations)
+    y = istft(dereverberated.transpose(1, 2, 0), size=512, shift=128)[0]
+    return y[: len(x)].astype(np.float32)
+
+
+def baselines() -> dict[str, System]:
+    """The reference systems, by name."""
+    return {
+        "degraded": lambda x: x,
+        "spectral gating": spectral_gating,
+        "WPE": wpe,
+        "WPE + gating": lambda x: spectral_gating(wpe(x)),
+    }
+
+
+def intrusive(estimate: np.ndarray, clean: np.ndarray) -> dict[str, float]:
+    """PESQ (wide band), STOI, ESTOI and SI-SDR of (T,) ``estimate`` against (T,) ``clean``."""
+    from pesq import pesq
+    from pystoi import stoi
+
+    return {
+        "PESQ-WB": float(pesq(SAMPLE_RATE, clean, estimate, "wb")),
+        "STOI": float(stoi(clean, estimate, SAMPLE_RATE)),
+        "ESTOI": float(stoi(clean, estimate, SAMPLE_RATE, extended=True)),
+        "SI-SDR": si_sdr(estimate, clean),
+    }
+
+
+def dnsmos(x: np.ndarray) -> float:
+    """DNSMOS P.835 overall quality (1-5) of (T,) audio in [-1, 1]."""
+    from speechmos import dnsmos as speechmos_dnsmos
+
+    return float(speechmos_dnsmos.run(np.clip(x, -1.0, 1.0), SAMPLE_RATE)["ovrl_mos"])
+
+
+def condition_groups(info: dict[str, str]) -> list[str]:
+    """The groups a test item counts in: its source, its SNR bin and its measured-RT60 bin."""
+    snr, rt60 = float(info["snr_db"]), float(info["rt60_measured"])
+    snr_bin = next((lo, hi) for lo, hi in simulate.SNR_BINS if lo <= snr <= hi)
+    rt60_bin = next((lo, hi) for lo, hi in simulate.RT60_BINS if lo <= rt60 <= hi)
+    return [info["source"], "SNR {:g}..{:g} dB".format(*snr_bin), "RT60 {:g}..{:g} s".format(*rt60_bin)]
+
+
+def evaluate(systems: dict[str, System], items: list[simulate.TestItem] | None = None, progress: bool = True) -> list[dict[str, object]]:
+    """One row per (test item, system): id, system, groups, the intrusive metrics, and DNSMOS for real speech."""
+    items = simulate.load_testset() if items is None else items
+    rows = []
+    for item in tqdm(items, desc="evaluating", unit="item", disable=not progress):
+        for name, system in systems.items():
+            y = system(item.degraded)
+            row: dict[str, object] = {"id": item.info["id"], "system": name, "groups": "|".join(condition_groups(item.info))}
+            row.update(intrusive(y, item.clean))
+            row["DNSMOS"] = dnsmos(y) if item.info["source"] == "real" else ""
+            rows.append(row)
+    return rows
+
+
+def summarise(rows: list[dict[str, object]], group: str | None = None) -> dict[str, dict[str, float]]:
+    """{system: {metric: mean}} over the rows of ``group`` (all rows if None); DNSMOS over the rows that have it."""
+    out: dict[str, dict[str, float]] = {}
+    for system in dict.fromkeys(r["system"] for r in rows):
+        chosen = [r for r in rows if r["system"] == system and (group is None or group in str(r["groups"]).split("|"))]
+        means = {m: float(np.mean([float(r[m]) for r in chosen])) for m in METRICS if chosen}
+        scored = [float(r["DNSMOS"]) for r in chosen if r.get("DNSMOS") not in ("", None)]
+        if scored:
+            means["DNSMOS"] = float(np.mean(scored))
+        out[system] = means | {"n": len(chosen)}
+    return out
+
+
+def groups_of(rows: list[dict[str, object]]) -> list[str]:
+    """Every condition group present, in a stable order: sources, SNR bins, RT60 bins."""
+    seen = dict.fromkeys(g for r in rows for g in str(r["groups"]).split("|"))
+    order = ["synthetic", "real"] + [f"SNR {lo:g}..{hi:g} dB" for lo, hi in simulate.SNR_BINS] + [
+        f"RT60 {lo:g}..{hi:g} s" for lo, hi in simulate.RT60_BINS]  # fmt: skip
+    return [g for g in order if g in seen]
+
+
+def markdown(rows: list[dict[str, object]]) -> str:
+    """The evaluation as markdown: every metric by system (synthetic and real speech), then PESQ-WB
+    and SI-SDR per condition."""
+    lines = []
+    for source in ("synthetic", "real"):
+        table = summarise(rows, source)
+        metrics = [m for m in (*METRICS, "DNSMOS") if any(m in v for v in table.values())]
+        n = next(iter(table.values()))["n"]
+        lines += [f"**{source} speech** ({n} test items)", "", "| system | " + " | ".join(metrics) + " |",
+                  "|---|" + "---:|" * len(metrics)]  # fmt: skip
+        lines += [f"| {s} | " + " | ".join(f"{v[m]:.2f}" for m in metrics) + " |" for s, v in table.items()]
+        lines.append("")
+    conditions = [g for g in groups_of(rows) if g not in ("synthetic", "real")]
+    for metric in ("PESQ-WB", "SI-SDR"):
+        per = {g: summarise(rows, g) for g in conditions}
+        lines += [f"**{metric} per condition** (all test items)", "", "| system | " + " | ".join(
+            f"{g} (n={next(iter(per[g].values()))['n']})" for g in conditions) + " |", "|---|" + "---:|" * len(conditions)]  # fmt: skip
+        systems = list(per[conditions[0]])
+        lines += [f"| {s} | " + " | ".join(f"{per[g][s][metric]:.2f}" for g in conditions) + " |" for s in systems]
+        lines.append("")
+    return "\n".join(lines)
+
+
+def write(rows: list[dict[str, object]], out_dir: str | Path) -> tuple[Path, Path]:
+    """Save ``evaluation.csv`` (one row per item and system) and ``evaluation.md`` (the tables) in ``out_dir``."""
+    from hifigan_edu.files import atomic_path
+
+    out_dir = Path(out_dir)
+    csv_path, md_path = out_dir / "evaluation.csv", out_dir / "evaluation.md"
+    with atomic_path(csv_path) as tmp, tmp.open("w", newline="") as f:
+        writer = csv.DictWriter(f, ["id", "system", "groups", *METRICS, "DNSMOS"])
+        writer.writeheader()
+        writer.writerows(rows)
+    with atomic_path(md_path) as tmp:
+        tmp.write_text(markdown(rows) + "\n")
+    return csv_path, md_path
+
+
+def read(path: str | Path) -> list[dict[str, object]]:
+    """Rows saved by :func:`write`."""
+    with Path(path).open(newline="") as f:
+        return list(csv.DictReader(f))

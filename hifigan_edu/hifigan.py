@@ -1,0 +1,131 @@
+"""HiFi-GAN for speech enhancement (Su, Jin, Finkelstein 2020): the generator, the four
+discriminators, and the losses as plain functions.
+
+Taught in ``notebooks/06_hifigan_anatomy.ipynb``; trained by ``hifigan_edu.train``
+(``notebooks/07_training_hifigan.ipynb``). The blocks come from ``hifigan_edu.nn``
+(notebooks 04-05).
+
+Shapes: audio is (B, 1, T) at 16 kHz. A discriminator output is a list with one
+``(score, features)`` pair per discriminator: the 16, 8 and 4 kHz waveform discriminators,
+then the mel-spectrogram discriminator.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from hifigan_edu import nn as hnn
+from hifigan_edu.config import Config, DiscriminatorConfig, GeneratorConfig, LossConfig
+
+Judgement = list[tuple[Tensor, list[Tensor]]]  # one (score, features) per discriminator
+
+
+class Generator(nn.Module):
+    """Degraded audio (B, 1, T) -> (WaveNet output, postnet output), both (B, 1, T).
+
+    The feed-forward WaveNet does the enhancement; the postnet, a stack of wide convolutions,
+    cleans up what is left (its correction is added to the WaveNet's output). With
+    ``residual`` (our CPU choice) the WaveNet's output is added to its input and starts tiny.
+    """
+
+    def __init__(self, config: GeneratorConfig) -> None:
+        super().__init__()
+        c = config
+        self.residual = c.residual
+        self.wavenet = hnn.WaveNet(c.channels, c.layers, c.stacks, c.kernel_size, c.skip_channels, c.out_channels, c.out_kernel)
+        self.postnet = hnn.Postnet(c.postnet_channels, c.postnet_layers, c.postnet_kernel)
+        if self.residual:
+            with torch.no_grad():  # a tiny correction, with no constant offset
+                self.wavenet.out[-1].weight.mul_(0.01)
+                self.wavenet.out[-1].bias.zero_()
+
+    @property
+    def receptive_field(self) -> int:
+        """Receptive field of WaveNet then postnet, in samples."""
+        return self.wavenet.receptive_field + self.postnet.receptive_field - 1
+
+    def forward(self, x: Tensor, postnet: bool = True) -> tuple[Tensor, Tensor]:
+        """``postnet=False`` skips the postnet (stage 1) and returns the WaveNet output twice."""
+        y = self.wavenet(x)
+        if self.residual:
+            y = x + y
+        return y, self.postnet(y) if postnet else y
+
+
+class Discriminators(nn.Module):
+    """Audio (B, 1, T) -> a :data:`Judgement`: the waveform discriminators at ``config.rates``, then the mel one."""
+
+    def __init__(self, config: DiscriminatorConfig) -> None:
+        super().__init__()
+        c = config
+        self.waveform = hnn.MultiScaleDiscriminator(c.rates, channels=c.channels, kernels=c.kernels, strides=c.strides, groups=c.groups)
+        self.mel = hnn.MelDiscriminator(channels=c.mel_channels) if c.mel else None
+
+    def forward(self, x: Tensor) -> Judgement:
+        return self.waveform(x) + ([self.mel(x)] if self.mel is not None else [])
+
+
+def build(config: Config) -> tuple[Generator, Discriminators]:
+    """The generator and the discriminators of a config."""
+    return Generator(config.generator), Discriminators(config.discriminator)
+
+
+# ----------------------------------------------------------------------------- reconstruction losses
+
+
+def log_magnitude(x: Tensor, n_fft: int, hop: int) -> Tensor:
+    """(B, 1, T) -> log |STFT| (B, n_fft / 2 + 1, frames), Hann window, in float32 (also under autocast)."""
+    window = torch.hann_window(n_fft, device=x.device)
+    spec = torch.stft(x.float().squeeze(1), n_fft, hop, window=window, return_complex=True)
+    return torch.log(spec.abs() + 1e-5)
+
+
+def spectral_loss(y: Tensor, target: Tensor, resolutions: tuple[tuple[int, int], ...]) -> Tensor:
+    """Mean L1 between the log magnitudes of (B, 1, T) ``y`` and ``target``, summed over (n_fft, hop) ``resolutions``.
+
+    Both go through the same :func:`log_magnitude`, so no level bias creeps in.
+    """
+    return sum(F.l1_loss(log_magnitude(y, n, h), log_magnitude(target, n, h)) for n, h in resolutions)
+
+
+def reconstruction_loss(y: Tensor, target: Tensor, config: LossConfig) -> Tensor:
+    """L1 on samples plus :func:`spectral_loss`, weighted by ``config``."""
+    return config.l1_weight * F.l1_loss(y.float(), target) + config.spectral_weight * spectral_loss(y, target, config.spectral_resolutions)
+
+
+# ----------------------------------------------------------------------------- adversarial losses
+
+
+def discriminator_loss(real: Judgement, fake: Judgement, kind: str) -> Tensor:
+    """Summed over the discriminators: least squares (D(x) -> 1, D(G(z)) -> 0) or hinge; each score map averaged."""
+    total = torch.zeros((), device=real[0][0].device)
+    for (r, _), (f, _) in zip(real, fake):
+        r, f = r.float(), f.float()
+        if kind == "least_squares":
+            total = total + ((r - 1) ** 2).mean() + (f**2).mean()
+        else:
+            total = total + F.relu(1 - r).mean() + F.relu(1 + f).mean()
+    return total
+
+
+def generator_adversarial_loss(fake: Judgement, kind: str) -> Tensor:
+    """Summed over the discriminators: least squares (D(G(z)) -> 1) or hinge (-D(G(z)))."""
+    scores = [f.float() for f, _ in fake]
+    if kind == "least_squares":
+        return sum(((f - 1) ** 2).mean() for f in scores)
+    return sum(-f.mean() for f in scores)
+
+
+def feature_matching_loss(real: Judgement, fake: Judgement) -> Tensor:
+    """Deep feature matching: mean L1 between the feature maps of clean and enhanced audio, every
+    layer but the last, averaged over each discriminator's layers and summed over discriminators.
+
+    ``real`` should be computed without gradient (the clean audio's features are targets).
+    """
+    total = torch.zeros((), device=real[0][0].device)
+    for (_, real_features), (_, fake_features) in zip(real, fake):
+        layers = [F.l1_loss(f.float(), r.float().detach()) for r, f in zip(real_features, fake_features)]
+        total = total + sum(layers) / len(layers)
+    return total

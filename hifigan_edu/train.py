@@ -1,0 +1,411 @@
+"""Training HiFi-GAN in three stages, with checkpoints you can resume and a log you can plot.
+
+Taught in ``notebooks/07_training_hifigan.ipynb``; run from the shell with
+``python -m hifigan_edu train --config ci --run-dir runs/ci``.
+
+The schedule (Su et al. 2020): stage ``wavenet`` trains the WaveNet alone on reconstruction
+losses; stage ``postnet`` adds the postnet (losses on both outputs); stage ``adversarial``
+adds the discriminators, updated ``d_steps`` times per generator update.
+
+Each update is its own pass, so neither network ever receives the other's gradient:
+
+* :func:`discriminator_step` judges a *detached* generator output (the postnet's), so the
+  generator's parameters get no gradient and do not change;
+* :func:`generator_step` freezes the discriminators (``requires_grad_(False)``) while their
+  judgement flows back into the generator, and only the generator's optimiser steps.
+
+One summed loss back-propagated into both networks breaks this (notebook 07, "pitfalls").
+"""
+
+from __future__ import annotations
+
+import csv
+import random
+import time
+from collections.abc import Iterator
+from contextlib import nullcontext
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import Tensor, nn
+from tqdm.auto import tqdm
+
+from hifigan_edu import config as cfg
+from hifigan_edu import hifigan
+from hifigan_edu.audio import SAMPLE_RATE
+from hifigan_edu.files import atomic_path
+
+CHECKPOINT = "checkpoint.pt"  # everything needed to resume
+GENERATOR = "generator.pt"  # the generator and its config, for enhancement (what we ship)
+METRICS = "metrics.csv"
+COLUMNS = ("step", "stage", "wavenet", "postnet", "adversarial", "feature_matching", "discriminator",
+           "valid_loss", "valid_si_sdr", "lr_g", "lr_d", "elapsed_s", "audio_s_per_s")  # fmt: skip
+
+
+class NonFiniteLoss(RuntimeError):
+    """A loss became NaN or infinite; training stopped and the last good checkpoint was kept."""
+
+
+# ----------------------------------------------------------------------------- the two updates
+
+
+def discriminator_step(G: hifigan.Generator, D: hifigan.Discriminators, degraded: Tensor, clean: Tensor,
+                       opt: torch.optim.Optimizer, kind: str, autocast=nullcontext) -> float:  # fmt: skip
+    """One discriminator update on (B, 1, T) audio: clean is real, the detached postnet output is fake."""
+    with torch.no_grad(), autocast():
+        _, enhanced = G(degraded)
+    with autocast():
+        loss = hifigan.discriminator_loss(D(clean), D(enhanced.detach()), kind)
+    check_finite({"discriminator": loss})
+    opt.zero_grad(set_to_none=True)
+    loss.backward()
+    opt.step()
+    return loss.item()
+
+
+def generator_step(G: hifigan.Generator, D: hifigan.Discriminators | None, degraded: Tensor, clean: Tensor,
+                   opt: torch.optim.Optimizer, stage: str, losses: cfg.LossConfig, autocast=nullcontext) -> dict[str, float]:  # fmt: skip
+    """One generator update on (B, 1, T) audio; returns each loss term.
+
+    Reconstruction losses on the WaveNet output, and from stage ``postnet`` on the postnet
+    output; in stage ``adversarial`` the discriminators judge the postnet output (frozen) and
+    add the adversarial and feature-matching terms.
+    """
+    with autocast():
+        first, final = G(degraded, postnet=stage != "wavenet")
+    terms = {"wavenet": hifigan.reconstruction_loss(first, clean, losses)}
+    if stage != "wavenet":
+        terms["postnet"] = hifigan.reconstruction_loss(final, clean, losses)
+    if stage == "adversarial":
+        D.requires_grad_(False)
+        try:
+            with torch.no_grad(), autocast():
+                real = D(clean)
+            with autocast():
+                fake = D(final)
+            terms["adversarial"] = losses.adversarial_weight * hifigan.generator_adversarial_loss(fake, losses.adversarial)
+            terms["feature_matching"] = losses.feature_matching_weight * hifigan.feature_matching_loss(real, fake)
+        finally:
+            D.requires_grad_(True)
+    check_finite(terms)
+    opt.zero_grad(set_to_none=True)
+    sum(terms.values()).backward()
+    opt.step()
+    return {k: v.item() for k, v in terms.items()}
+
+
+def check_finite(terms: dict[str, Tensor]) -> None:
+    """Raise :class:`NonFiniteLoss` naming the first NaN or infinite term."""
+    for name, value in terms.items():
+        if not torch.isfinite(value):
+            raise NonFiniteLoss(f"the {name} loss is {value.item()}")
+
+
+# ----------------------------------------------------------------------------- data
+
+
+def batches(config: cfg.Config, start: int, device: torch.device) -> Iterator[tuple[Tensor, Tensor]]:
+    """(degraded, clean) batches (B, 1, segment) from batch number ``start`` on.
+
+    Batch ``k`` holds items ``k * B ... (k + 1) * B - 1`` of the training ``PairDataset``, and
+    item ``i`` is a pure function of (seed, i): a resumed run sees exactly the batches it would have.
+    """
+    from hifigan_edu.data.simulate import PairDataset  # the room simulator is needed only here
+
+    d = config.data
+    data = PairDataset("train", round(d.segment_s * SAMPLE_RATE), length=2**62, seed=config.train.seed, rirs=d.rirs,
+                       snr_range=d.snr_range, noise_types=d.noise_types)  # fmt: skip
+    loader = torch.utils.data.DataLoader(data, batch_size=d.batch_size, sampler=range(start * d.batch_size, 2**62),
+                                         num_workers=d.workers, persistent_workers=d.workers > 0)  # fmt: skip
+    for batch in loader:
+        yield batch["degraded"].to(device), batch["clean"].to(device)
+
+
+def validation_set(config: cfg.Config) -> tuple[Tensor, Tensor]:
+    """The fixed validation clips (N, 1, T): degraded and clean, from the valid speakers."""
+    from hifigan_edu.data.simulate import PairDataset
+
+    d = config.data
+    data = PairDataset("valid", round(d.valid_seconds * SAMPLE_RATE), length=d.valid_items, seed=config.train.seed,
+                       rirs=d.rirs, snr_range=d.snr_range, noise_types=d.noise_types)  # fmt: skip
+    items = [data[i] for i in range(len(data))]
+    return torch.stack([x["degraded"] for x in items]), torch.stack([x["clean"] for x in items])
+
+
+def si_sdr(estimate: Tensor, reference: Tensor) -> Tensor:
+    """Scale-invariant SDR in dB of (..., T) tensors, per signal (as ``hifigan_edu.audio.si_sdr``)."""
+    estimate = estimate.double() - estimate.double().mean(-1, keepdim=True)
+    reference = reference.double() - reference.double().mean(-1, keepdim=True)
+    target = (estimate * reference).sum(-1, keepdim=True) / (reference**2).sum(-1, keepdim=True) * reference
+    return 10 * torch.log10((target**2).sum(-1) / ((estimate - target) ** 2).sum(-1))
+
+
+# ----------------------------------------------------------------------------- the run
+
+
+def stage_at(config: cfg.Config, step: int) -> tuple[str, int]:
+    """(stage name, steps already done in it) at global generator step ``step``; ``("done", 0)`` past the end."""
+    for name in cfg.STAGES:
+        steps = config.stages[name].steps
+        if step < steps:
+            return name, step
+        step -= steps
+    return "done", 0
+
+
+def optimisers(config: cfg.Config, stage: str, G: nn.Module, D: nn.Module) -> dict[str, object]:
+    """The optimisers and linear-decay schedules of one stage (Adam, as in the paper)."""
+    s = config.stages[stage]
+    if stage == "wavenet":
+        params = G.wavenet.parameters()
+    elif stage == "postnet" and not config.train.postnet_trains_wavenet:
+        params = G.postnet.parameters()
+    else:
+        params = G.parameters()
+    out: dict[str, object] = {"g_opt": torch.optim.Adam(params, lr=s.lr_g)}
+    if stage == "adversarial":
+        out["d_opt"] = torch.optim.Adam(D.parameters(), lr=s.lr_d)
+    for key in list(out):
+        out[key.replace("opt", "sched")] = torch.optim.lr_scheduler.LinearLR(
+            out[key], start_factor=1.0, end_factor=s.lr_end_factor, total_iters=max(1, s.steps)
+        )
+    return out
+
+
+def rng_state() -> dict[str, object]:
+    return {"python": random.getstate(), "numpy": np.random.get_state(), "torch": torch.get_rng_state(),
+            "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else []}  # fmt: skip
+
+
+def set_rng_state(state: dict[str, object]) -> None:
+    random.setstate(state["python"])
+    np.random.set_state(state["numpy"])
+    torch.set_rng_state(state["torch"])
+    if state["cuda"] and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(state["cuda"])
+
+
+@dataclass
+class Run:
+    """A training run's state: what a checkpoint holds."""
+
+    config: cfg.Config
+    G: hifigan.Generator
+    D: hifigan.Discriminators
+    step: int = 0  # generator updates done
+    batch: int = 0  # batches drawn (the discriminator steps draw their own)
+    elapsed_s: float = 0.0  # training time over all sessions
+    stage_objects: dict[str, object] | None = None  # optimisers and schedules of the current stage
+    stage: str = ""
+
+
+def save_checkpoint(run: Run, run_dir: Path) -> Path:
+    """Write ``checkpoint.pt`` (to resume) and ``generator.pt`` (to enhance), each atomically."""
+    state = {
+        "kind": "hifigan-checkpoint", "config": run.config.to_dict(), "step": run.step, "batch": run.batch,
+        "elapsed_s": run.elapsed_s, "stage": run.stage, "generator": run.G.state_dict(), "discriminators": run.D.state_dict(),
+        "stage_objects": {k: v.state_dict() for k, v in (run.stage_objects or {}).items()}, "rng": rng_state(),
+    }  # fmt: skip
+    with atomic_path(run_dir / CHECKPOINT) as tmp:
+        torch.save(state, tmp)
+    export = {"kind": "hifigan-generator", "config": state["config"], "step": run.step, "elapsed_s": run.elapsed_s,
+              "generator": run.G.state_dict()}  # fmt: skip
+    with atomic_path(run_dir / GENERATOR) as tmp:
+        torch.save(export, tmp)
+    return run_dir / CHECKPOINT
+
+
+def config_differences(a: dict, b: dict, prefix: str = "") -> list[str]:
+    """Keys whose values differ between two config dicts, as dotted paths."""
+    keys = sorted(set(a) | set(b))
+    out = []
+    for k in keys:
+        va, vb = a.get(k), b.get(k)
+        if isinstance(va, dict) and isinstance(vb, dict):
+            out += config_differences(va, vb, f"{prefix}{k}.")
+        elif va != vb:
+            out.append(f"{prefix}{k}: {va!r} -> {vb!r}")
+    return out
+
+
+RESUMABLE_CHANGES = ("train.log_every", "train.valid_every", "train.checkpoint_every", "data.workers")
+
+
+def start_run(config: cfg.Config, run_dir: Path, resume: bool, device: torch.device) -> Run:
+    """A fresh run, or the one saved in ``run_dir`` with ``resume``.
+
+    Raises:
+        FileExistsError: ``run_dir`` holds a checkpoint and ``resume`` is false (nothing is overwritten).
+        FileNotFoundError: ``resume`` without a checkpoint.
+        cfg.ConfigError: the checkpoint was trained with another config (names the keys that differ).
+    """
+    path = run_dir / CHECKPOINT
+    if path.exists() and not resume:
+        raise FileExistsError(f"{path} exists; pass --resume to continue that run, or choose another --run-dir.")
+    torch.manual_seed(config.train.seed)
+    G, D = hifigan.build(config)
+    run = Run(config, G.to(device), D.to(device))
+    if not resume:
+        return run
+    if not path.exists():
+        raise FileNotFoundError(f"--resume: no {CHECKPOINT} in {run_dir}; start without --resume.")
+    state = torch.load(path, map_location=device, weights_only=False)
+    changed = [d for d in config_differences(state["config"], config.to_dict()) if d.split(":")[0] not in RESUMABLE_CHANGES]
+    if changed:
+        raise cfg.ConfigError(f"{path} was trained with another config; differences: {'; '.join(changed)}. "
+                              "Resume with the same config, or start a new --run-dir.")  # fmt: skip
+    run.G.load_state_dict(state["generator"])
+    run.D.load_state_dict(state["discriminators"])
+    run.step, run.batch, run.elapsed_s, run.stage = state["step"], state["batch"], state["elapsed_s"], state["stage"]
+    if run.stage and run.stage != "done":
+        run.stage_objects = optimisers(config, run.stage, run.G, run.D)
+        for key, obj in run.stage_objects.items():
+            obj.load_state_dict(state["stage_objects"][key])
+    set_rng_state(state["rng"])
+    return run
+
+
+def log_rows(run_dir: Path, rows: list[dict[str, object]], keep_until: int | None = None) -> None:
+    """Append ``rows`` to ``metrics.csv``; with ``keep_until``, first drop rows logged after that step
+    (a resumed run repeats them)."""
+    path = run_dir / METRICS
+    old = []
+    if path.exists():
+        with path.open(newline="") as f:
+            old = list(csv.DictReader(f))
+    if keep_until is not None:
+        old = [r for r in old if int(r["step"]) <= keep_until]
+    with atomic_path(path) as tmp, tmp.open("w", newline="") as f:
+        writer = csv.DictWriter(f, COLUMNS)
+        writer.writeheader()
+        writer.writerows(old + rows)
+
+
+def read_metrics(run_dir: Path) -> list[dict[str, str]]:
+    """The rows of a run's ``metrics.csv``."""
+    with (Path(run_dir) / METRICS).open(newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def train(config: cfg.Config, run_dir: str | Path, resume: bool = False, device: torch.device | None = None,
+          max_steps: int | None = None, progress: bool = True) -> Run:  # fmt: skip
+    """Train ``config`` into ``run_dir`` (checkpoint, generator export, metrics.csv); returns the run.
+
+    ``max_steps`` stops early after that many generator steps in this call (the run can be
+    resumed later). A NaN or infinite loss raises :class:`NonFiniteLoss` and leaves the last good
+    checkpoint in place.
+    """
+    run_dir = Path(run_dir)
+    device = device or torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    run = start_run(config, run_dir, resume, device)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    total = sum(s.steps for s in config.stages.values())
+    use_bf16 = config.train.precision == "bf16" and device.type == "cuda"  # CPU runs stay in float32
+
+    def autocast():
+        return torch.autocast(device.type, dtype=torch.bfloat16) if use_bf16 else nullcontext()
+
+    valid_degraded, valid_clean = (t.to(device) for t in validation_set(config))
+
+    def validate() -> dict[str, str]:  # reconstruction loss and SI-SDR of the stage's output on the validation clips
+        with torch.no_grad(), autocast():
+            _, y = run.G(valid_degraded, postnet=run.stage != "wavenet")
+        loss = hifigan.reconstruction_loss(y, valid_clean, config.loss).item()
+        return dict(valid_loss=f"{loss:.5f}", valid_si_sdr=f"{si_sdr(y.float().squeeze(1), valid_clean.squeeze(1)).mean().item():.3f}")
+
+    rows: list[dict[str, object]] = []
+    log_rows(run_dir, [], keep_until=run.step)
+    if run.step == 0:
+        rows.append(dict(step=0, stage="input", valid_loss=f"{hifigan.reconstruction_loss(valid_degraded, valid_clean, config.loss).item():.5f}",
+                         valid_si_sdr=f"{si_sdr(valid_degraded.squeeze(1), valid_clean.squeeze(1)).mean().item():.3f}"))
+    data = batches(config, run.batch, device)
+    sums: dict[str, float] = {}
+    count, window_start, stop_at = 0, time.perf_counter(), run.step + (max_steps if max_steps is not None else total)
+    bar = tqdm(total=total, initial=run.step, desc=config.name, unit="step", disable=not progress)
+    try:
+        while run.step < min(total, stop_at):
+            stage, _ = stage_at(config, run.step)
+            if stage != run.stage or run.stage_objects is None:
+                run.stage, run.stage_objects = stage, optimisers(config, stage, run.G, run.D)
+            objects, s = run.stage_objects, config.stages[stage]
+            step_start = time.perf_counter()
+            if stage == "adversarial":
+                for _ in range(s.d_steps):
+                    degraded, clean = next(data)
+                    run.batch += 1
+                    sums["discriminator"] = sums.get("discriminator", 0.0) + discriminator_step(
+                        run.G, run.D, degraded, clean, objects["d_opt"], config.loss.adversarial, autocast) / s.d_steps
+            degraded, clean = next(data)
+            run.batch += 1
+            for k, v in generator_step(run.G, run.D, degraded, clean, objects["g_opt"], stage, config.loss, autocast).items():
+                sums[k] = sums.get(k, 0.0) + v
+            for key in ("g_sched", "d_sched"):
+                if key in objects:
+                    objects[key].step()
+            run.step += 1
+            count += 1
+            run.elapsed_s += time.perf_counter() - step_start
+            bar.update(1)
+            stage_end = stage_at(config, run.step)[0] != stage
+            if run.step % config.train.log_every == 0 or stage_end or run.step == stop_at:
+                seconds = time.perf_counter() - window_start
+                row = dict(step=run.step, stage=stage, **{k: f"{v / count:.5f}" for k, v in sums.items()},
+                           lr_g=f"{objects['g_sched'].get_last_lr()[0]:.3g}", elapsed_s=f"{run.elapsed_s:.1f}",
+                           audio_s_per_s=f"{count * (1 + (s.d_steps if stage == 'adversarial' else 0)) * config.data.batch_size * config.data.segment_s / seconds:.2f}")  # fmt: skip
+                if "d_sched" in objects:
+                    row["lr_d"] = f"{objects['d_sched'].get_last_lr()[0]:.3g}"
+                if run.step % config.train.valid_every == 0 or stage_end or run.step == stop_at:
+                    row.update(validate())
+                rows.append(row)
+                bar.set_postfix({k: f"{v / count:.3g}" for k, v in sums.items()})
+                sums, count, window_start = {}, 0, time.perf_counter()
+            if run.step % config.train.checkpoint_every == 0 or stage_end or run.step == stop_at:
+                log_rows(run_dir, rows)
+                rows = []
+                save_checkpoint(run, run_dir)
+    except NonFiniteLoss as err:
+        raise NonFiniteLoss(f"step {run.step + 1} ({run.stage}): {err}. Training stopped; {run_dir / CHECKPOINT} "
+                            "still holds the last good state. Lower the stage's learning rate in a copy of the "
+                            "config and start a new --run-dir, or resume to retry.") from None  # fmt: skip
+    finally:
+        bar.close()
+        if rows:
+            log_rows(run_dir, rows)
+    if run.step >= total:
+        run.stage = "done"
+    return run
+
+
+def plot_metrics(run_dir: str | Path):
+    """Plot a run's logged losses and validation SI-SDR against the step, stages marked; returns the figure."""
+    import matplotlib.pyplot as plt
+
+    rows = read_metrics(Path(run_dir))
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(13, 3.8))
+    for key in ("wavenet", "postnet", "adversarial", "feature_matching", "discriminator"):
+        points = [(int(r["step"]), float(r[key])) for r in rows if r.get(key)]
+        if points:
+            ax1.plot(*zip(*points), label=key)
+    points = [(int(r["step"]), float(r["valid_si_sdr"])) for r in rows if r.get("valid_si_sdr") and r["stage"] != "input"]
+    if points:
+        ax2.plot(*zip(*points), "o-", color="C2", label="enhanced")
+    inputs = [float(r["valid_si_sdr"]) for r in rows if r["stage"] == "input"]
+    if inputs:
+        ax2.axhline(inputs[0], color="k", ls=":", label="degraded input")
+    ends = {}
+    for r in rows:
+        if r["stage"] != "input":
+            ends[r["stage"]] = int(r["step"])
+    for ax in (ax1, ax2):
+        for stage, end in list(ends.items())[:-1]:
+            ax.axvline(end, color="0.6", lw=0.8)
+            ax.text(end, 1.0, f" end of {stage}", transform=ax.get_xaxis_transform(), fontsize=7, va="top", color="0.4")
+    ax1.set(xlabel="generator step", ylabel="loss (mean over the log window)", title="training losses", yscale="log")
+    ax2.set(xlabel="generator step", ylabel="SI-SDR (dB)", title="validation SI-SDR (higher is better)")
+    ax1.legend(fontsize=8)
+    ax2.legend(fontsize=8)
+    fig.tight_layout()
+    return fig
+

@@ -1,0 +1,69 @@
+"""Training configs: the shipped ones load, and mistakes get messages that name the key."""
+
+import json
+
+import pytest
+
+from hifigan_edu import config
+
+
+@pytest.mark.parametrize("name", ["ci", "cpu", "full"])
+def test_shipped_configs_load_and_round_trip(name):
+    c = config.load(name)
+    assert c.name == name
+    assert config.validate(config.from_dict(config.Config, c.to_dict())) == c
+
+
+def test_full_config_is_the_papers():
+    c = config.load("full")
+    assert (c.generator.channels, c.generator.layers, c.generator.stacks, c.generator.kernel_size) == (128, 10, 2, 3)
+    assert c.generator.out_channels == (2048, 256) and not c.generator.residual
+    assert (c.generator.postnet_layers, c.generator.postnet_channels) == (12, 128)
+    assert c.discriminator.rates == (16000, 8000, 4000) and c.discriminator.mel
+    assert c.loss.spectral_resolutions == ((2048, 512), (512, 128))
+    s = c.stages
+    assert (s["wavenet"].lr_g, s["postnet"].lr_g, s["adversarial"].lr_g, s["adversarial"].lr_d, s["adversarial"].d_steps) == (
+        1e-3, 1e-4, 1e-5, 1e-3, 2)
+    assert c.data.segment_s == 2.0 and c.train.precision == "bf16"
+
+
+def write(tmp_path, change):
+    data = config.load("ci").to_dict()
+    change(data)
+    path = tmp_path / "mine.json"
+    path.write_text(json.dumps(data))
+    return path
+
+
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        (lambda d: d["generator"].update(chanels=8), r"config.generator: unknown key\(s\) 'chanels'"),
+        (lambda d: d["generator"].update(channels="16"), r"config.generator.channels should be int, got str"),
+        (lambda d: d["generator"].update(channels=16.5), r"config.generator.channels should be int"),
+        (lambda d: d["generator"].update(residual=1), r"config.generator.residual should be bool"),
+        (lambda d: d["loss"].update(adversarial="wgan"), r"config.loss.adversarial = 'wgan': choose one of"),
+        (lambda d: d["data"].update(snr_range=[0]), r"config.data.snr_range should have 2 entries"),
+        (lambda d: d["data"].update(noise_types=["rain"]), r"data.noise_types: choose from"),
+        (lambda d: d["stages"].pop("postnet"), r"missing stage\(s\) postnet"),
+        (lambda d: d["stages"].update(finetune={"steps": 1, "lr_g": 1.0}), r"unknown stage\(s\) finetune"),
+        (lambda d: d["stages"]["wavenet"].pop("steps"), r"config.stages.wavenet: missing required key\(s\) steps"),
+        (lambda d: d["discriminator"].update(groups=[1, 4, 8, 16, 3, 1, 1]), r"discriminator layer 4: groups=3 must divide"),
+        (lambda d: d["stages"]["adversarial"].update(d_steps=0), r"stages.adversarial: needs d_steps >= 1"),
+        (lambda d: d["data"].update(segment_s=0.1), r"segment_s is shorter than the largest spectral loss window"),
+        (lambda d: d["data"].update(segment_s=0.25), r"segment_s must be >= 0.5 s: the mel discriminator"),
+    ],
+)
+def test_mistakes_are_named(tmp_path, change, message):
+    with pytest.raises(config.ConfigError, match=message) as err:
+        config.load(write(tmp_path, change))
+    assert "mine.json" in str(err.value)
+
+
+def test_missing_and_broken_files(tmp_path):
+    with pytest.raises(config.ConfigError, match="give one of ci, cpu, full"):
+        config.load("fast")
+    path = tmp_path / "broken.json"
+    path.write_text("{")
+    with pytest.raises(config.ConfigError, match="not valid JSON"):
+        config.load(path)

@@ -1,0 +1,114 @@
+"""The trainer: two separate passes, exact resume, NaN stop, no overwriting, atomic checkpoints."""
+
+import dataclasses
+
+import pytest
+import torch
+
+from hifigan_edu import config, hifigan, train
+
+
+def snapshot(module):
+    return {k: v.detach().clone() for k, v in module.state_dict().items()}
+
+
+def same(a, b):
+    return a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+
+
+def batch():
+    torch.manual_seed(3)
+    clean = 0.1 * torch.randn(2, 1, 8000)
+    return clean + 0.05 * torch.randn_like(clean), clean
+
+
+def test_discriminator_step_leaves_the_generator_unchanged_and_judges_the_postnet_output(tiny_config):
+    G, D = hifigan.build(tiny_config)
+    degraded, clean = batch()
+    seen = []
+    D.register_forward_pre_hook(lambda module, args: seen.append(args[0].detach().clone()))
+    before_g, before_d = snapshot(G), snapshot(D)
+    opt = torch.optim.Adam(D.parameters(), lr=1e-3)
+    train.discriminator_step(G, D, degraded, clean, opt, "least_squares")
+    assert same(snapshot(G), before_g) and all(p.grad is None for p in G.parameters())
+    assert not same(snapshot(D), before_d)
+    assert torch.equal(seen[0], clean) and torch.equal(seen[1], G(degraded)[1].detach())  # real, then the postnet output
+
+
+def test_generator_step_leaves_the_discriminators_unchanged(tiny_config):
+    G, D = hifigan.build(tiny_config)
+    degraded, clean = batch()
+    seen = []
+    D.register_forward_pre_hook(lambda module, args: seen.append(args[0].detach().clone()))
+    expected_final = G(degraded)[1].detach()
+    before_g, before_d = snapshot(G), snapshot(D)
+    opt = torch.optim.Adam(G.parameters(), lr=1e-3)
+    terms = train.generator_step(G, D, degraded, clean, opt, "adversarial", tiny_config.loss)
+    assert set(terms) == {"wavenet", "postnet", "adversarial", "feature_matching"}
+    assert same(snapshot(D), before_d) and all(p.grad is None for p in D.parameters())
+    assert all(p.requires_grad for p in D.parameters())  # unfrozen again for its own step
+    assert not same(snapshot(G), before_g)
+    assert torch.equal(seen[1], expected_final)  # the discriminators judged the postnet output
+
+
+def test_stage_one_trains_only_the_wavenet(tiny_config):
+    G, D = hifigan.build(tiny_config)
+    objects = train.optimisers(tiny_config, "wavenet", G, D)
+    before = snapshot(G.postnet)
+    degraded, clean = batch()
+    terms = train.generator_step(G, D, degraded, clean, objects["g_opt"], "wavenet", tiny_config.loss)
+    assert set(terms) == {"wavenet"} and same(snapshot(G.postnet), before)
+
+
+def test_stage_at():
+    c = config.load("ci")
+    assert train.stage_at(c, 0) == ("wavenet", 0)
+    assert train.stage_at(c, 150) == ("postnet", 0)
+    assert train.stage_at(c, 201) == ("adversarial", 1)
+    assert train.stage_at(c, 250) == ("done", 0)
+
+
+def test_resume_continues_exactly(tiny_config, tmp_path):
+    straight = train.train(tiny_config, tmp_path / "straight", progress=False)
+    first = train.train(tiny_config, tmp_path / "split", max_steps=3, progress=False)  # stops inside the postnet stage
+    assert first.step == 3
+    resumed = train.train(tiny_config, tmp_path / "split", resume=True, progress=False)
+    assert resumed.step == straight.step == 6
+    assert same(snapshot(resumed.G), snapshot(straight.G)) and same(snapshot(resumed.D), snapshot(straight.D))
+    # the same losses and learning rates at every step (the interrupted run also validated at its stop)
+    losses = lambda rows: [{k: r[k] for k in ("step", "stage", "wavenet", "postnet", "discriminator", "lr_g")} for r in rows]  # noqa: E731
+    split, straight_rows = train.read_metrics(tmp_path / "split"), train.read_metrics(tmp_path / "straight")
+    assert losses(split) == losses(straight_rows) and split[-1]["valid_si_sdr"] == straight_rows[-1]["valid_si_sdr"]
+    export = torch.load(tmp_path / "split" / train.GENERATOR, weights_only=False)
+    assert export["kind"] == "hifigan-generator" and export["step"] == 6
+
+
+def test_no_overwrite_and_no_resume_with_another_config(tiny_config, tmp_path):
+    train.train(tiny_config, tmp_path, max_steps=1, progress=False)
+    with pytest.raises(FileExistsError, match="--resume"):
+        train.train(tiny_config, tmp_path, progress=False)
+    other = dataclasses.replace(tiny_config, loss=dataclasses.replace(tiny_config.loss, l1_weight=2.0))
+    with pytest.raises(config.ConfigError, match=r"loss.l1_weight: 1.0 -> 2.0"):
+        train.train(other, tmp_path, resume=True, progress=False)
+    with pytest.raises(FileNotFoundError, match="start without --resume"):
+        train.train(tiny_config, tmp_path / "empty", resume=True, progress=False)
+
+
+def test_a_nan_loss_stops_training_and_keeps_the_last_good_checkpoint(tiny_config, tmp_path, monkeypatch):
+    train.train(tiny_config, tmp_path, max_steps=2, progress=False)  # checkpoint at step 2
+    good = (tmp_path / train.CHECKPOINT).read_bytes()
+    monkeypatch.setattr(hifigan, "reconstruction_loss", lambda *args: torch.tensor(float("nan"), requires_grad=True))
+    with pytest.raises(train.NonFiniteLoss, match=r"step 3 \(postnet\): the wavenet loss is nan.*last good state"):
+        train.train(tiny_config, tmp_path, resume=True, progress=False)
+    assert (tmp_path / train.CHECKPOINT).read_bytes() == good
+    assert not list(tmp_path.glob(".*part*"))  # no half-written file left behind
+
+
+def test_metrics_are_logged_and_plotted(tiny_config, tmp_path):
+    train.train(tiny_config, tmp_path, progress=False)
+    rows = train.read_metrics(tmp_path)
+    assert rows[0]["stage"] == "input" and rows[-1]["step"] == "6"
+    assert [r["stage"] for r in rows[1:]] == ["wavenet"] * 2 + ["postnet"] * 2 + ["adversarial"] * 2
+    assert all(float(r["discriminator"]) > 0 for r in rows if r["stage"] == "adversarial")
+    fig = train.plot_metrics(tmp_path)
+    assert fig.axes[1].get_ylabel() == "SI-SDR (dB)"
