@@ -88,7 +88,7 @@ def test_no_overwrite_and_no_resume_with_another_config(tiny_config, tmp_path):
     with pytest.raises(FileExistsError, match="--resume"):
         train.train(tiny_config, tmp_path, progress=False)
     other = dataclasses.replace(tiny_config, loss=dataclasses.replace(tiny_config.loss, l1_weight=2.0))
-    with pytest.raises(config.ConfigError, match=r"loss.l1_weight: 1.0 -> 2.0"):
+    with pytest.raises(config.ConfigError, match=r"loss.l1_weight: 20.0 -> 2.0"):
         train.train(other, tmp_path, resume=True, progress=False)
     with pytest.raises(FileNotFoundError, match="start without --resume"):
         train.train(tiny_config, tmp_path / "empty", resume=True, progress=False)
