@@ -102,9 +102,15 @@ def evaluate_run(args: argparse.Namespace) -> None:
             G, c, info = enhance.load_generator(checkpoint)
         except (ValueError, FileNotFoundError) as err:
             sys.exit(f"error: {err}")
-        systems[f"HiFi-GAN ({c.name}, step {info['step']})"] = lambda x, G=G: enhance.enhance(G, x)
+        name = f"HiFi-GAN ({c.name}, step {info['step']})"
+        if name in systems:
+            name = f"{name} [{checkpoint}]"
+        systems[name] = lambda x, G=G: enhance.enhance(G, x)
+    out = Path(args.out)
+    if (out / "evaluation.csv").exists() and not args.overwrite:
+        sys.exit(f"error: {out / 'evaluation.csv'} exists; choose another --out or pass --overwrite.")
     rows = evaluate.evaluate(systems)
-    paths = evaluate.write(rows, args.out)
+    paths = evaluate.write(rows, out)
     print(evaluate.markdown(rows))
     print(f"wrote {paths[0]} and {paths[1]}")
 
@@ -161,6 +167,7 @@ def main(argv: list[str] | None = None) -> None:
     p = commands.add_parser("evaluate", help="PESQ, STOI, ESTOI, SI-SDR, DNSMOS on the test set, with baselines")
     p.add_argument("--checkpoint", nargs="*", default=[str(SHIPPED)], help="generator(s) to evaluate (default: the shipped one)")
     p.add_argument("--out", default="results", help="folder for evaluation.csv and evaluation.md (default: results)")
+    p.add_argument("--overwrite", action="store_true", help="replace an earlier evaluation in --out")
     p.set_defaults(func=evaluate_run)
 
     args = parser.parse_args(argv)

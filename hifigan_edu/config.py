@@ -219,9 +219,20 @@ def validate(config: Config) -> Config:
         problems.append("data.segment_s is shorter than the largest spectral loss window")
     if config.discriminator.mel and config.data.segment_s < 0.5:
         problems.append("data.segment_s must be >= 0.5 s: the mel discriminator's four stride-2 blocks need 16 frames")
+    if config.data.valid_seconds * 16000 < max(n for n, _ in config.loss.spectral_resolutions):
+        problems.append("data.valid_seconds is shorter than the largest spectral loss window")
+    sizes = {"data.batch_size": config.data.batch_size, "data.valid_items": config.data.valid_items,
+             "generator.channels": config.generator.channels, "generator.layers": config.generator.layers,
+             "generator.stacks": config.generator.stacks, "generator.postnet_layers": config.generator.postnet_layers,
+             "discriminator.mel_channels": config.discriminator.mel_channels}  # fmt: skip
+    problems += [f"{key} must be >= 1" for key, value in sizes.items() if value < 1]
+    if config.data.workers < 0 or config.data.rirs < 0:
+        problems.append("data.workers and data.rirs must be >= 0")
     for name, stage in config.stages.items():
         if stage.steps < 0 or stage.lr_g < 0:
             problems.append(f"stages.{name}: steps and lr_g must be >= 0")
+        if not 0.0 <= stage.lr_end_factor <= 1.0:
+            problems.append(f"stages.{name}.lr_end_factor must lie in [0, 1]")
     adv = config.stages["adversarial"]
     if adv.steps and (adv.d_steps < 1 or adv.lr_d <= 0):
         problems.append("stages.adversarial: needs d_steps >= 1 and lr_d > 0 (or steps 0 to skip it)")

@@ -77,6 +77,8 @@ def enhance(G: hifigan.Generator, x: np.ndarray, chunk_s: float = 10.0) -> np.nd
     Each chunk is computed with a receptive field of real input on both sides where the file
     has it, so chunk edges never reach an output sample: the result equals ``G`` on the whole file.
     """
+    if chunk_s <= 0:
+        raise ValueError(f"chunk_s must be > 0 seconds, got {chunk_s}")
     device = next(G.parameters()).device
     ctx, chunk = G.receptive_field, max(1, int(chunk_s * SAMPLE_RATE))
     signal = torch.from_numpy(x.astype(np.float32)).to(device)

@@ -64,6 +64,7 @@ class Discriminators(nn.Module):
         self.mel = hnn.MelDiscriminator(channels=c.mel_channels) if c.mel else None
 
     def forward(self, x: Tensor) -> Judgement:
+        x = x.float()  # real and generated audio resampled alike, even when the generator ran in bf16
         return self.waveform(x) + ([self.mel(x)] if self.mel is not None else [])
 
 

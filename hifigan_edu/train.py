@@ -61,6 +61,7 @@ def discriminator_step(G: hifigan.Generator, D: hifigan.Discriminators, degraded
     check_finite({"discriminator": loss})
     opt.zero_grad(set_to_none=True)
     loss.backward()
+    check_gradients(opt)
     opt.step()
     return loss.item()
 
@@ -92,6 +93,7 @@ def generator_step(G: hifigan.Generator, D: hifigan.Discriminators | None, degra
     check_finite(terms)
     opt.zero_grad(set_to_none=True)
     sum(terms.values()).backward()
+    check_gradients(opt)
     opt.step()
     return {k: v.item() for k, v in terms.items()}
 
@@ -101,6 +103,14 @@ def check_finite(terms: dict[str, Tensor]) -> None:
     for name, value in terms.items():
         if not torch.isfinite(value):
             raise NonFiniteLoss(f"the {name} loss is {value.item()}")
+
+
+def check_gradients(opt: torch.optim.Optimizer) -> None:
+    """Raise :class:`NonFiniteLoss` before a step that a NaN or infinite gradient would poison."""
+    grads = [p.grad for group in opt.param_groups for p in group["params"] if p.grad is not None]
+    norm = torch.nn.utils.get_total_norm(grads)
+    if not torch.isfinite(norm):
+        raise NonFiniteLoss(f"the gradient norm is {norm.item()} (the losses were finite)")
 
 
 # ----------------------------------------------------------------------------- data
@@ -251,7 +261,7 @@ def start_run(config: cfg.Config, run_dir: Path, resume: bool, device: torch.dev
         return run
     if not path.exists():
         raise FileNotFoundError(f"--resume: no {CHECKPOINT} in {run_dir}; start without --resume.")
-    state = torch.load(path, map_location=device, weights_only=False)
+    state = torch.load(path, map_location="cpu", weights_only=False)  # RNG states must stay on the CPU; load_state_dict moves the rest
     changed = [d for d in config_differences(state["config"], config.to_dict()) if d.split(":")[0] not in RESUMABLE_CHANGES]
     if changed:
         raise cfg.ConfigError(f"{path} was trained with another config; differences: {'; '.join(changed)}. "
@@ -316,7 +326,7 @@ def train(config: cfg.Config, run_dir: str | Path, resume: bool = False, device:
         return dict(valid_loss=f"{loss:.5f}", valid_si_sdr=f"{si_sdr(y.float().squeeze(1), valid_clean.squeeze(1)).mean().item():.3f}")
 
     rows: list[dict[str, object]] = []
-    log_rows(run_dir, [], keep_until=run.step)
+    log_rows(run_dir, [], keep_until=run.step if resume else -1)  # a resumed run repeats the rows after its checkpoint
     if run.step == 0:
         rows.append(dict(step=0, stage="input", valid_loss=f"{hifigan.reconstruction_loss(valid_degraded, valid_clean, config.loss).item():.5f}",
                          valid_si_sdr=f"{si_sdr(valid_degraded.squeeze(1), valid_clean.squeeze(1)).mean().item():.3f}"))
@@ -366,9 +376,10 @@ def train(config: cfg.Config, run_dir: str | Path, resume: bool = False, device:
                 rows = []
                 save_checkpoint(run, run_dir)
     except NonFiniteLoss as err:
-        raise NonFiniteLoss(f"step {run.step + 1} ({run.stage}): {err}. Training stopped; {run_dir / CHECKPOINT} "
-                            "still holds the last good state. Lower the stage's learning rate in a copy of the "
-                            "config and start a new --run-dir, or resume to retry.") from None  # fmt: skip
+        raise NonFiniteLoss(f"step {run.step + 1} ({run.stage}): {err}. Training stopped before the step; "
+                            f"{run_dir / CHECKPOINT} still holds the last good state. Resuming replays the same "
+                            "batches and would fail again: train a copy of the config with a lower learning rate "
+                            "for this stage into a new --run-dir.") from None  # fmt: skip
     finally:
         bar.close()
         if rows:

@@ -52,6 +52,9 @@ def write(tmp_path, change):
         (lambda d: d["stages"]["adversarial"].update(d_steps=0), r"stages.adversarial: needs d_steps >= 1"),
         (lambda d: d["data"].update(segment_s=0.1), r"segment_s is shorter than the largest spectral loss window"),
         (lambda d: d["data"].update(segment_s=0.25), r"segment_s must be >= 0.5 s: the mel discriminator"),
+        (lambda d: d["data"].update(valid_seconds=0.05), r"valid_seconds is shorter than the largest spectral loss window"),
+        (lambda d: d["data"].update(valid_items=0), r"data.valid_items must be >= 1"),
+        (lambda d: d["stages"]["adversarial"].update(lr_end_factor=1.5), r"stages.adversarial.lr_end_factor must lie in \[0, 1\]"),
     ],
 )
 def test_mistakes_are_named(tmp_path, change, message):

@@ -23,7 +23,10 @@ def test_chunked_enhancement_equals_the_whole_file(export):
     x = 0.1 * np.random.default_rng(0).standard_normal(20_000).astype(np.float32)
     with torch.no_grad():
         whole = G(torch.from_numpy(x)[None, None])[1][0, 0].numpy()
-    chunked = enhance.enhance(G, x, chunk_s=0.1)  # 1,600-sample chunks, shorter than the receptive field of context
+    assert G.receptive_field > 16
+    chunked = enhance.enhance(G, x, chunk_s=0.001)  # 16-sample chunks, shorter than the receptive field of context
+    np.testing.assert_allclose(chunked, whole, atol=1e-6)
+    chunked = enhance.enhance(G, x, chunk_s=0.1)
     np.testing.assert_allclose(chunked, whole, atol=1e-6)
 
 
@@ -46,6 +49,8 @@ def test_the_input_is_never_overwritten(export, tmp_path):
     with pytest.raises(FileExistsError, match="--overwrite"):
         enhance.enhance_file(src, tmp_path / "out.wav", export)
     assert src.read_bytes() == before and (tmp_path / "out.wav").read_bytes() == b"keep"
+    with pytest.raises(ValueError, match="chunk_s must be > 0"):
+        enhance.enhance_file(src, tmp_path / "new.wav", export, chunk_s=0)
     with pytest.raises(FileNotFoundError, match="input file not found"):
         enhance.enhance_file(tmp_path / "missing.wav", tmp_path / "new.wav", export)
 

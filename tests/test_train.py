@@ -51,13 +51,21 @@ def test_generator_step_leaves_the_discriminators_unchanged(tiny_config):
     assert torch.equal(seen[1], expected_final)  # the discriminators judged the postnet output
 
 
-def test_stage_one_trains_only_the_wavenet(tiny_config):
-    G, D = hifigan.build(tiny_config)
-    objects = train.optimisers(tiny_config, "wavenet", G, D)
-    before = snapshot(G.postnet)
+@pytest.mark.parametrize("postnet_trains_wavenet", [True, False])
+def test_each_stage_optimises_what_the_paper_says(tiny_config, postnet_trains_wavenet):
+    c = dataclasses.replace(tiny_config, train=dataclasses.replace(tiny_config.train, postnet_trains_wavenet=postnet_trains_wavenet))
+    G, D = hifigan.build(c)
+    ids = lambda params: {id(p) for p in params}  # noqa: E731
+    optimised = {stage: train.optimisers(c, stage, G, D) for stage in config.STAGES}
+    assert ids(optimised["wavenet"]["g_opt"].param_groups[0]["params"]) == ids(G.wavenet.parameters())
+    stage2 = G.parameters() if postnet_trains_wavenet else G.postnet.parameters()
+    assert ids(optimised["postnet"]["g_opt"].param_groups[0]["params"]) == ids(stage2)
+    assert ids(optimised["adversarial"]["d_opt"].param_groups[0]["params"]) == ids(D.parameters())
     degraded, clean = batch()
-    terms = train.generator_step(G, D, degraded, clean, objects["g_opt"], "wavenet", tiny_config.loss)
-    assert set(terms) == {"wavenet"} and same(snapshot(G.postnet), before)
+    before = snapshot(G.wavenet)
+    terms = train.generator_step(G, D, degraded, clean, optimised["postnet"]["g_opt"], "postnet", c.loss)
+    assert set(terms) == {"wavenet", "postnet"}
+    assert same(snapshot(G.wavenet), before) != postnet_trains_wavenet  # a frozen WaveNet stays put in stage 2
 
 
 def test_stage_at():
@@ -68,10 +76,11 @@ def test_stage_at():
     assert train.stage_at(c, 250) == ("done", 0)
 
 
-def test_resume_continues_exactly(tiny_config, tmp_path):
+@pytest.mark.parametrize("stop", [3, 5])  # inside the postnet stage, inside the adversarial stage
+def test_resume_continues_exactly(tiny_config, tmp_path, stop):
     straight = train.train(tiny_config, tmp_path / "straight", progress=False)
-    first = train.train(tiny_config, tmp_path / "split", max_steps=3, progress=False)  # stops inside the postnet stage
-    assert first.step == 3
+    first = train.train(tiny_config, tmp_path / "split", max_steps=stop, progress=False)
+    assert first.step == stop
     resumed = train.train(tiny_config, tmp_path / "split", resume=True, progress=False)
     assert resumed.step == straight.step == 6
     assert same(snapshot(resumed.G), snapshot(straight.G)) and same(snapshot(resumed.D), snapshot(straight.D))
@@ -112,3 +121,14 @@ def test_metrics_are_logged_and_plotted(tiny_config, tmp_path):
     assert all(float(r["discriminator"]) > 0 for r in rows if r["stage"] == "adversarial")
     fig = train.plot_metrics(tmp_path)
     assert fig.axes[1].get_ylabel() == "SI-SDR (dB)"
+
+
+def test_a_nan_gradient_stops_the_step_before_it_poisons_the_weights(tiny_config):
+    G, D = hifigan.build(tiny_config)
+    degraded, clean = batch()
+    G.wavenet.inp.weight.register_hook(lambda grad: grad * float("nan"))
+    before = snapshot(G)
+    opt = torch.optim.Adam(G.wavenet.parameters(), lr=1e-3)
+    with pytest.raises(train.NonFiniteLoss, match="gradient norm is nan"):
+        train.generator_step(G, D, degraded, clean, opt, "wavenet", tiny_config.loss)
+    assert same(snapshot(G), before)
