@@ -33,14 +33,14 @@ def load_generator(path: str | Path, device: str | torch.device = "cpu") -> tupl
     Accepts the ``generator.pt`` export or a full ``checkpoint.pt`` of ``hifigan_edu.train``.
 
     Raises:
-        FileNotFoundError: no file at ``path`` (names the shipped checkpoint and the train command).
+        FileNotFoundError: no file at ``path`` (says how to restore the shipped one or train one).
         CheckpointError: not a hifigan-edu checkpoint, or its weights do not fit its config.
     """
     path = Path(path)
     if not path.is_file():
-        restore = "restore it with `git checkout -- data/checkpoints`" if path.resolve() == SHIPPED else f"the shipped one is {SHIPPED}"
-        raise FileNotFoundError(f"no checkpoint at {path}; {restore}, or train one with `python -m hifigan_edu train`, "
-                                "which writes runs/<config>/generator.pt.")  # fmt: skip
+        shipped = "this is the shipped checkpoint's place: if your copy of the course has one, `git checkout -- data/checkpoints` restores it"
+        raise FileNotFoundError(f"no checkpoint at {path}" + (f" ({shipped})" if path.resolve() == SHIPPED else "") +
+                                "; pass --checkpoint with a generator.pt, which `python -m hifigan_edu train` writes to runs/<config>/.")  # fmt: skip
     try:
         state = torch.load(path, map_location=device, weights_only=False)
     except Exception as err:  # torch raises several types for a file that is not a checkpoint
