@@ -34,7 +34,7 @@ from tqdm.auto import tqdm
 
 from hifigan_edu import config as cfg
 from hifigan_edu import hifigan
-from hifigan_edu.audio import SAMPLE_RATE
+from hifigan_edu.audio import SAMPLE_RATE, si_sdr
 from hifigan_edu.files import atomic_path
 
 CHECKPOINT = "checkpoint.pt"  # everything needed to resume
@@ -144,12 +144,10 @@ def validation_set(config: cfg.Config) -> tuple[Tensor, Tensor]:
     return torch.stack([x["degraded"] for x in items]), torch.stack([x["clean"] for x in items])
 
 
-def si_sdr(estimate: Tensor, reference: Tensor) -> Tensor:
-    """Scale-invariant SDR in dB of (..., T) tensors, per signal (as ``hifigan_edu.audio.si_sdr``)."""
-    estimate = estimate.double() - estimate.double().mean(-1, keepdim=True)
-    reference = reference.double() - reference.double().mean(-1, keepdim=True)
-    target = (estimate * reference).sum(-1, keepdim=True) / (reference**2).sum(-1, keepdim=True) * reference
-    return 10 * torch.log10((target**2).sum(-1) / ((estimate - target) ** 2).sum(-1))
+def mean_si_sdr(estimate: Tensor, reference: Tensor) -> float:
+    """Mean SI-SDR in dB (``hifigan_edu.audio.si_sdr``) over a batch of (N, 1, T) signals."""
+    pairs = zip(estimate.float().cpu().numpy()[:, 0], reference.float().cpu().numpy()[:, 0])
+    return float(np.mean([si_sdr(e, r) for e, r in pairs]))
 
 
 # ----------------------------------------------------------------------------- the run
@@ -323,13 +321,13 @@ def train(config: cfg.Config, run_dir: str | Path, resume: bool = False, device:
         with torch.no_grad(), autocast():
             _, y = run.G(valid_degraded, postnet=run.stage != "wavenet")
         loss = hifigan.reconstruction_loss(y, valid_clean, config.loss).item()
-        return dict(valid_loss=f"{loss:.5f}", valid_si_sdr=f"{si_sdr(y.float().squeeze(1), valid_clean.squeeze(1)).mean().item():.3f}")
+        return dict(valid_loss=f"{loss:.5f}", valid_si_sdr=f"{mean_si_sdr(y, valid_clean):.3f}")
 
     rows: list[dict[str, object]] = []
     log_rows(run_dir, [], keep_until=run.step if resume else -1)  # a resumed run repeats the rows after its checkpoint
     if run.step == 0:
         rows.append(dict(step=0, stage="input", valid_loss=f"{hifigan.reconstruction_loss(valid_degraded, valid_clean, config.loss).item():.5f}",
-                         valid_si_sdr=f"{si_sdr(valid_degraded.squeeze(1), valid_clean.squeeze(1)).mean().item():.3f}"))
+                         valid_si_sdr=f"{mean_si_sdr(valid_degraded, valid_clean):.3f}"))
     data = batches(config, run.batch, device)
     sums: dict[str, float] = {}
     count, window_start, stop_at = 0, time.perf_counter(), run.step + (max_steps if max_steps is not None else total)
