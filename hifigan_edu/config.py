@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
+from hifigan_edu.audio import SAMPLE_RATE
 from hifigan_edu.data.noise import NOISE_TYPES
 
 CONFIG_DIR = Path(__file__).parent / "configs"
@@ -215,11 +216,11 @@ def validate(config: Config) -> Config:
         problems.append(f"data.noise_types: choose from {', '.join(NOISE_TYPES)}")
     if config.generator.kernel_size % 2 == 0:
         problems.append("generator.kernel_size must be odd for the non-causal WaveNet")
-    if config.data.segment_s * 16000 < max(n for n, _ in config.loss.spectral_resolutions):
+    if config.data.segment_s * SAMPLE_RATE < max(n for n, _ in config.loss.spectral_resolutions):
         problems.append("data.segment_s is shorter than the largest spectral loss window")
     if config.discriminator.mel and config.data.segment_s < 0.5:
         problems.append("data.segment_s must be >= 0.5 s: the mel discriminator's four stride-2 blocks need 16 frames")
-    if config.data.valid_seconds * 16000 < max(n for n, _ in config.loss.spectral_resolutions):
+    if config.data.valid_seconds * SAMPLE_RATE < max(n for n, _ in config.loss.spectral_resolutions):
         problems.append("data.valid_seconds is shorter than the largest spectral loss window")
     sizes = {"data.batch_size": config.data.batch_size, "data.valid_items": config.data.valid_items,
              "generator.channels": config.generator.channels, "generator.layers": config.generator.layers,

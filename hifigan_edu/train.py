@@ -22,8 +22,8 @@ from __future__ import annotations
 import csv
 import random
 import time
-from collections.abc import Iterator
-from contextlib import nullcontext
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -96,6 +96,14 @@ def generator_step(G: hifigan.Generator, D: hifigan.Discriminators | None, degra
     check_gradients(opt)
     opt.step()
     return {k: v.item() for k, v in terms.items()}
+
+
+def autocast_for(config: cfg.Config, device: torch.device) -> Callable[[], AbstractContextManager]:
+    """A factory of the context the forward passes run in: bf16 autocast for ``precision: bf16`` on CUDA,
+    plain float32 otherwise (CPU runs stay in float32)."""
+    if config.train.precision == "bf16" and device.type == "cuda":
+        return lambda: torch.autocast(device.type, dtype=torch.bfloat16)
+    return nullcontext
 
 
 def check_finite(terms: dict[str, Tensor]) -> None:
@@ -310,10 +318,7 @@ def train(config: cfg.Config, run_dir: str | Path, resume: bool = False, device:
     run = start_run(config, run_dir, resume, device)
     run_dir.mkdir(parents=True, exist_ok=True)
     total = sum(s.steps for s in config.stages.values())
-    use_bf16 = config.train.precision == "bf16" and device.type == "cuda"  # CPU runs stay in float32
-
-    def autocast():
-        return torch.autocast(device.type, dtype=torch.bfloat16) if use_bf16 else nullcontext()
+    autocast = autocast_for(config, device)
 
     valid_degraded, valid_clean = (t.to(device) for t in validation_set(config))
 

@@ -69,10 +69,8 @@ def main() -> None:
           f"precision {config.train.precision if device.type == 'cuda' else 'fp32'}")
     torch.manual_seed(0)
     G, D = (m.to(device) for m in hifigan.build(config))
-    use_bf16 = config.train.precision == "bf16" and device.type == "cuda"
-
-    def autocast():
-        return torch.autocast(device.type, dtype=torch.bfloat16) if use_bf16 else torch.autocast(device.type, enabled=False)
+    autocast = train.autocast_for(config, device)
+    use_bf16 = config.train.precision == "bf16" and device.type == "cuda"  # for the printout
 
     def next_batch(k: int) -> tuple[torch.Tensor, torch.Tensor]:
         idx = [(k * batch + j) % n for j in range(batch)]
@@ -102,12 +100,12 @@ def main() -> None:
               f"(every batch the step uses), peak memory {memory}")
     G.eval()
     x = torch.randn(int(args.enhance_s * SAMPLE_RATE)).mul(0.1).numpy()
-    with torch.autocast(device.type, dtype=torch.bfloat16, enabled=use_bf16):
+    with autocast():
         enhance.enhance(G, x[: 10 * SAMPLE_RATE])  # warm-up, as timed: same precision, a full chunk
     if device.type == "cuda":
         torch.cuda.synchronize()
     start = time.perf_counter()
-    with torch.autocast(device.type, dtype=torch.bfloat16, enabled=use_bf16):
+    with autocast():
         enhance.enhance(G, x)
     if device.type == "cuda":
         torch.cuda.synchronize()
