@@ -102,10 +102,10 @@ def evaluate_run(args: argparse.Namespace) -> None:
             G, c, info = enhance.load_generator(checkpoint)
         except (ValueError, FileNotFoundError) as err:
             sys.exit(f"error: {err}")
-        name = f"HiFi-GAN ({c.name}, step {info['step']})"
+        name = f"{'HiFi-GAN-2' if c.model == 'hifigan2' else 'HiFi-GAN'} ({c.name}, step {info['step']})"
         if name in systems:
             name = f"{name} [{checkpoint}]"
-        systems[name] = lambda x, G=G: enhance.enhance(G, x)
+        systems[name] = lambda x, G=G, postnet=enhance.postnet_trained(c, info["step"]): enhance.enhance(G, x, postnet=postnet)
     out = Path(args.out)
     if (out / "evaluation.csv").exists() and not args.overwrite:
         sys.exit(f"error: {out / 'evaluation.csv'} exists; choose another --out or pass --overwrite.")

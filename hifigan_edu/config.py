@@ -4,7 +4,9 @@ Taught in ``notebooks/07_training_hifigan.ipynb``. The files live in ``hifigan_e
 
 * ``ci.json``   -- tiny models, a few hundred steps on 2 CPU cores (the notebooks' live runs);
 * ``cpu.json``  -- the CPU-sized model behind the shipped checkpoint (hours on 2 cores);
-* ``full.json`` -- the paper's scale (Su et al. 2020), for a GPU, in bf16 mixed precision.
+* ``full.json`` -- the paper's scale (Su et al. 2020), for a GPU, in bf16 mixed precision;
+* ``hifigan2-ci.json``, ``hifigan2-cpu.json``, ``hifigan2-full.json`` -- the same for HiFi-GAN-2
+  (``"model": "hifigan2"``, notebook 08), which adds the ``predictor`` stage and ``conditioning``.
 
 The dataclasses below hold the paper's values as defaults and say where the paper is silent
 and we chose. :func:`load` accepts a profile name or a path and refuses unknown keys, wrong
@@ -24,7 +26,8 @@ from hifigan_edu.audio import SAMPLE_RATE
 from hifigan_edu.data.noise import NOISE_TYPES
 
 CONFIG_DIR = Path(__file__).parent / "configs"
-STAGES = ("wavenet", "postnet", "adversarial")  # the three stages, always in this order
+STAGES = ("predictor", "wavenet", "postnet", "adversarial")  # always in this order; "predictor" is HiFi-GAN-2's
+OPTIONAL_STAGES = ("predictor",)  # may be left out of a config file: it then has 0 steps
 
 
 @dataclass(frozen=True)
@@ -44,6 +47,21 @@ class GeneratorConfig:
     postnet_channels: int = 128
     postnet_layers: int = 12
     postnet_kernel: int = 32  # "about 32" in the paper's description; 31 in some reimplementations
+
+
+@dataclass(frozen=True)
+class ConditioningConfig:
+    """HiFi-GAN-2's MFCC predictor and upsampler (``hifigan_edu.hifigan2``); used when ``model`` is
+    ``hifigan2``. The paper gives none of these values: all are our choice."""
+
+    n_mfcc: int = 40  # half the mel bands: the spectral envelope without the pitch harmonics
+    n_mels: int = 80
+    n_fft: int = 1024  # 64 ms frames
+    hop: int = 256  # 16 ms; the upsampler's factor
+    rnn: Literal["gru", "lstm"] = "gru"
+    rnn_hidden: int = 256  # per direction
+    rnn_layers: int = 2
+    upsampler: Literal["repeat", "linear", "transposed"] = "linear"
 
 
 @dataclass(frozen=True)
@@ -103,6 +121,7 @@ class StageConfig:
 
 def _paper_stages() -> dict[str, StageConfig]:
     return {  # Su et al. 2020; the adversarial stage's length is not settled (50 K or 500 K)
+        "predictor": StageConfig(steps=0, lr_g=0.0),  # HiFi-GAN has no predictor
         "wavenet": StageConfig(steps=500_000, lr_g=1e-3),
         "postnet": StageConfig(steps=500_000, lr_g=1e-4),
         "adversarial": StageConfig(steps=50_000, lr_g=1e-5, lr_d=1e-3, d_steps=2),
@@ -126,12 +145,19 @@ class Config:
     """A whole training run."""
 
     name: str
+    model: Literal["hifigan", "hifigan2"] = "hifigan"  # hifigan2 conditions the WaveNet on predicted MFCCs
     generator: GeneratorConfig = field(default_factory=GeneratorConfig)
+    conditioning: ConditioningConfig = field(default_factory=ConditioningConfig)
     discriminator: DiscriminatorConfig = field(default_factory=DiscriminatorConfig)
     loss: LossConfig = field(default_factory=LossConfig)
     data: DataConfig = field(default_factory=DataConfig)
     stages: dict[str, StageConfig] = field(default_factory=_paper_stages)
     train: TrainConfig = field(default_factory=TrainConfig)
+
+    @property
+    def stage_names(self) -> tuple[str, ...]:
+        """The stages this model trains through, in order (HiFi-GAN has no ``predictor`` stage)."""
+        return tuple(s for s in STAGES if s != "predictor" or self.model == "hifigan2")
 
     def to_dict(self) -> dict:
         """Plain JSON-able dict (tuples become lists); :func:`from_dict` reads it back."""
@@ -157,9 +183,10 @@ def _convert(value: object, hint: object, where: str) -> object:
         unknown = set(value) - set(STAGES)
         if unknown:
             raise ConfigError(f"{where}: unknown stage(s) {', '.join(sorted(unknown))}; the stages are {', '.join(STAGES)}")
-        missing = set(STAGES) - set(value)
+        missing = set(STAGES) - set(value) - set(OPTIONAL_STAGES)
         if missing:
             raise ConfigError(f"{where}: missing stage(s) {', '.join(sorted(missing))}; give steps 0 to skip a stage")
+        value = {"predictor": {"steps": 0, "lr_g": 0.0}} | value
         return {name: _convert(value[name], args[1], f"{where}.{name}") for name in STAGES}
     if origin is tuple:
         if not isinstance(value, list):
@@ -234,6 +261,11 @@ def validate(config: Config) -> Config:
             problems.append(f"stages.{name}: steps and lr_g must be >= 0")
         if not 0.0 <= stage.lr_end_factor <= 1.0:
             problems.append(f"stages.{name}.lr_end_factor must lie in [0, 1]")
+    if config.model == "hifigan" and config.stages["predictor"].steps:
+        problems.append('stages.predictor trains HiFi-GAN-2\'s MFCC predictor: set "model": "hifigan2", or its steps to 0')
+    k = config.conditioning
+    if config.model == "hifigan2" and not (1 <= k.n_mfcc <= k.n_mels and 1 <= k.hop <= k.n_fft and k.rnn_hidden >= 1 and k.rnn_layers >= 1):
+        problems.append("conditioning: needs 1 <= n_mfcc <= n_mels, 1 <= hop <= n_fft, rnn_hidden >= 1 and rnn_layers >= 1")
     adv = config.stages["adversarial"]
     if adv.steps and (adv.d_steps < 1 or adv.lr_d <= 0):
         problems.append("stages.adversarial: needs d_steps >= 1 and lr_d > 0 (or steps 0 to skip it)")
@@ -248,7 +280,7 @@ def validate(config: Config) -> Config:
 
 
 def load(name_or_path: str | Path) -> Config:
-    """A profile's config (``"ci"``, ``"cpu"``, ``"full"``) or a JSON file, checked.
+    """A config by name (``"ci"``, ``"cpu"``, ``"full"``, ``"hifigan2-ci"``, ...) or a JSON file, checked.
 
     Raises:
         ConfigError: the file is missing, is not JSON, or fails the checks (the message says which key).

@@ -51,7 +51,7 @@ def load_generator(path: str | Path, device: str | torch.device = "cpu") -> tupl
         config = cfg.from_dict(cfg.Config, state["config"])
     except cfg.ConfigError as err:
         raise CheckpointError(f"{path}: its config no longer matches this version of hifigan-edu: {err}") from None
-    G = hifigan.Generator(config.generator)
+    G = hifigan.generator(config)
     missing, unexpected, wrong = weight_differences(G.state_dict(), state["generator"])
     if missing or unexpected or wrong:
         parts = [f"{name}: {', '.join(keys[:5])}{' ...' if len(keys) > 5 else ''}"
@@ -70,23 +70,36 @@ def weight_differences(expected: dict[str, torch.Tensor], found: dict[str, torch
     return missing, unexpected, wrong
 
 
+def postnet_trained(config: cfg.Config, step: int) -> bool:
+    """Whether a generator saved after ``step`` steps of ``config`` has trained its postnet (stage
+    ``postnet`` or later); before that the postnet is still random and enhancement skips it."""
+    return step > sum(config.stages[s].steps for s in ("predictor", "wavenet"))
+
+
 @torch.no_grad()
-def enhance(G: hifigan.Generator, x: np.ndarray, chunk_s: float = 10.0) -> np.ndarray:
-    """(T,) degraded audio at 16 kHz -> (T,) enhanced, in chunks of ``chunk_s`` seconds.
+def enhance(G: hifigan.Generator, x: np.ndarray, chunk_s: float = 10.0, postnet: bool = True) -> np.ndarray:
+    """(T,) degraded audio at 16 kHz -> (T,) enhanced, in chunks of ``chunk_s`` seconds; the postnet's
+    output, or with ``postnet=False`` the WaveNet's (for a generator stopped before stage ``postnet``).
 
     Each chunk is computed with a receptive field of real input on both sides where the file
     has it, so chunk edges never reach an output sample: the result equals ``G`` on the whole file.
+    HiFi-GAN-2's predictor reads the whole file once (its recurrent network has no finite
+    receptive field); the chunks then start on frame centres and take their frames of it.
     """
     if chunk_s <= 0:
         raise ValueError(f"chunk_s must be > 0 seconds, got {chunk_s}")
     device = next(G.parameters()).device
     ctx, chunk = G.receptive_field, max(1, int(chunk_s * SAMPLE_RATE))
     signal = torch.from_numpy(x.astype(np.float32)).to(device)
+    mfcc, hop = None, 1
+    if G.conditioning is not None:
+        mfcc, hop = G.conditioning.predict(signal[None, None]), G.conditioning.upsampler.hop  # (1, n_mfcc, T // hop + 1)
+        ctx, chunk = -(-ctx // hop) * hop + hop, -(-chunk // hop) * hop  # whole frames, one more for the upsampler's reach
     out = np.empty(len(x), np.float32)
     for start in range(0, len(x), chunk):
         stop = min(start + chunk, len(x))
         lo, hi = max(0, start - ctx), min(len(x), stop + ctx)
-        _, y = G(signal[lo:hi][None, None])
+        _, y = G(signal[lo:hi][None, None], postnet=postnet, mfcc=None if mfcc is None else mfcc[..., lo // hop : hi // hop + 1])
         out[start:stop] = y[0, 0, start - lo : stop - lo].float().cpu().numpy()
     return out
 
@@ -110,12 +123,15 @@ def enhance_file(src: str | Path, dst: str | Path, checkpoint: str | Path = SHIP
         raise ValueError(f"the output {dst} is the input file; choose another output path (the input is never overwritten).")
     if dst.exists() and not overwrite:
         raise FileExistsError(f"{dst} exists; choose another output path or pass --overwrite.")
-    G, _, _ = load_generator(checkpoint)
+    G, config, info = load_generator(checkpoint)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", AudioConversionWarning)
         x = load(src)
     notes = [str(w.message) for w in caught if issubclass(w.category, AudioConversionWarning)]
-    y = enhance(G, x, chunk_s)
+    postnet = postnet_trained(config, info["step"])
+    if not postnet:
+        notes.append(f"the checkpoint stopped at step {info['step']}, before stage postnet: its untrained postnet was skipped")
+    y = enhance(G, x, chunk_s, postnet)
     peak = float(np.abs(y).max()) if len(y) else 0.0
     if peak > 0.999:
         y = y * (0.999 / peak)

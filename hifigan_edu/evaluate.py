@@ -12,8 +12,11 @@ Every system maps degraded audio (T,) to enhanced audio (T,) at 16 kHz. The base
 * ``WPE + gating`` -- the two in sequence.
 
 Intrusive metrics (against the clean direct-path target) are computed for every test item and
-averaged per condition: the SNR and measured-RT60 bins of ``hifigan_edu.data.simulate``.
-DNSMOS (``speechmos``, non-intrusive) is computed on the real-speech items.
+averaged per condition: the SNR and measured-RT60 bins of ``hifigan_edu.data.simulate``, and
+the hard conditions where HiFi-GAN-2 claims its gain (SNR <= 5 dB or RT60 >= 0.8 s). LTCD, the
+long-term cepstral distance of ``hifigan_edu.hifigan2`` (notebook 08), measures how far the
+enhanced voice's average timbre is from the clean one's. DNSMOS (``speechmos``, non-intrusive) is
+computed on the real-speech items.
 """
 
 from __future__ import annotations
@@ -29,7 +32,8 @@ from hifigan_edu.audio import SAMPLE_RATE, si_sdr
 from hifigan_edu.data import simulate
 
 System = Callable[[np.ndarray], np.ndarray]
-METRICS = ("PESQ-WB", "STOI", "ESTOI", "SI-SDR")
+METRICS = ("PESQ-WB", "STOI", "ESTOI", "SI-SDR", "LTCD")
+HARD = "hard (SNR <= 5 dB or RT60 >= 0.8 s)"
 
 
 def spectral_gating(x: np.ndarray) -> np.ndarray:
@@ -61,15 +65,18 @@ def baselines() -> dict[str, System]:
 
 
 def intrusive(estimate: np.ndarray, clean: np.ndarray) -> dict[str, float]:
-    """PESQ (wide band), STOI, ESTOI and SI-SDR of (T,) ``estimate`` against (T,) ``clean``."""
+    """PESQ (wide band), STOI, ESTOI, SI-SDR and LTCD of (T,) ``estimate`` against (T,) ``clean``."""
     from pesq import pesq
     from pystoi import stoi
+
+    from hifigan_edu.hifigan2 import long_term_cepstral_distance
 
     return {
         "PESQ-WB": float(pesq(SAMPLE_RATE, clean, estimate, "wb")),
         "STOI": float(stoi(clean, estimate, SAMPLE_RATE)),
         "ESTOI": float(stoi(clean, estimate, SAMPLE_RATE, extended=True)),
         "SI-SDR": si_sdr(estimate, clean),
+        "LTCD": long_term_cepstral_distance(estimate, clean),
     }
 
 
@@ -81,11 +88,13 @@ def dnsmos(x: np.ndarray) -> float:
 
 
 def condition_groups(info: dict[str, str]) -> list[str]:
-    """The groups a test item counts in: its source, its SNR bin and its measured-RT60 bin."""
+    """The groups a test item counts in: its source, its SNR bin, its measured-RT60 bin, and :data:`HARD`
+    if it is a hard condition."""
     snr, rt60 = float(info["snr_db"]), float(info["rt60_measured"])
     snr_bin = next((lo, hi) for lo, hi in simulate.SNR_BINS if lo <= snr <= hi)
     rt60_bin = next((lo, hi) for lo, hi in simulate.RT60_BINS if lo <= rt60 <= hi)
-    return [info["source"], "SNR {:g}..{:g} dB".format(*snr_bin), "RT60 {:g}..{:g} s".format(*rt60_bin)]
+    groups = [info["source"], "SNR {:g}..{:g} dB".format(*snr_bin), "RT60 {:g}..{:g} s".format(*rt60_bin)]
+    return groups + ([HARD] if snr <= 5.0 or rt60 >= 0.8 else [])
 
 
 def evaluate(systems: dict[str, System], items: list[simulate.TestItem] | None = None, progress: bool = True) -> list[dict[str, object]]:
@@ -119,13 +128,13 @@ def groups_of(rows: list[dict[str, object]]) -> list[str]:
     """Every condition group present, in a stable order: sources, SNR bins, RT60 bins."""
     seen = dict.fromkeys(g for r in rows for g in str(r["groups"]).split("|"))
     order = ["synthetic", "real"] + [f"SNR {lo:g}..{hi:g} dB" for lo, hi in simulate.SNR_BINS] + [
-        f"RT60 {lo:g}..{hi:g} s" for lo, hi in simulate.RT60_BINS]  # fmt: skip
+        f"RT60 {lo:g}..{hi:g} s" for lo, hi in simulate.RT60_BINS] + [HARD]  # fmt: skip
     return [g for g in order if g in seen]
 
 
 def markdown(rows: list[dict[str, object]]) -> str:
-    """The evaluation as markdown: every metric by system (synthetic and real speech), then PESQ-WB
-    and SI-SDR per condition."""
+    """The evaluation as markdown: every metric by system (synthetic and real speech), then PESQ-WB,
+    STOI and SI-SDR per condition."""
     lines = []
     for source in ("synthetic", "real"):
         table = summarise(rows, source)
@@ -136,7 +145,7 @@ def markdown(rows: list[dict[str, object]]) -> str:
         lines += [f"| {s} | " + " | ".join(f"{v[m]:.2f}" for m in metrics) + " |" for s, v in table.items()]
         lines.append("")
     conditions = [g for g in groups_of(rows) if g not in ("synthetic", "real")]
-    for metric in ("PESQ-WB", "SI-SDR"):
+    for metric in ("PESQ-WB", "STOI", "SI-SDR"):
         per = {g: summarise(rows, g) for g in conditions}
         lines += [f"**{metric} per condition** (all test items)", "", "| system | " + " | ".join(
             f"{g} (n={next(iter(per[g].values()))['n']})" for g in conditions) + " |", "|---|" + "---:|" * len(conditions)]  # fmt: skip

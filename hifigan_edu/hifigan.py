@@ -16,8 +16,9 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from hifigan_edu import hifigan2
 from hifigan_edu import nn as hnn
-from hifigan_edu.config import Config, DiscriminatorConfig, GeneratorConfig, LossConfig
+from hifigan_edu.config import Config, ConditioningConfig, DiscriminatorConfig, GeneratorConfig, LossConfig
 
 Judgement = list[tuple[Tensor, list[Tensor]]]  # one (score, features) per discriminator
 
@@ -28,13 +29,19 @@ class Generator(nn.Module):
     The feed-forward WaveNet does the enhancement; the postnet, a stack of wide convolutions,
     cleans up what is left (its correction is added to the WaveNet's output). With
     ``residual`` (our CPU choice) the WaveNet's output is added to its input and starts tiny.
+
+    With ``conditioning`` it is HiFi-GAN-2's generator (notebook 08): ``self.conditioning``
+    (:class:`hifigan2.Conditioning`) predicts clean MFCCs from the input, and every WaveNet layer
+    is conditioned on them, upsampled to the sample rate.
     """
 
-    def __init__(self, config: GeneratorConfig) -> None:
+    def __init__(self, config: GeneratorConfig, conditioning: ConditioningConfig | None = None) -> None:
         super().__init__()
         c = config
         self.residual = c.residual
-        self.wavenet = hnn.WaveNet(c.channels, c.layers, c.stacks, c.kernel_size, c.skip_channels, c.out_channels, c.out_kernel)
+        self.conditioning = hifigan2.Conditioning(conditioning) if conditioning else None
+        self.wavenet = hnn.WaveNet(c.channels, c.layers, c.stacks, c.kernel_size, c.skip_channels, c.out_channels, c.out_kernel,
+                                   cond_channels=conditioning.n_mfcc if conditioning else 0)  # fmt: skip
         self.postnet = hnn.Postnet(c.postnet_channels, c.postnet_layers, c.postnet_kernel)
         if self.residual:
             with torch.no_grad():  # a tiny correction, with no constant offset
@@ -46,9 +53,20 @@ class Generator(nn.Module):
         """Receptive field of WaveNet then postnet, in samples."""
         return self.wavenet.receptive_field + self.postnet.receptive_field - 1
 
-    def forward(self, x: Tensor, postnet: bool = True) -> tuple[Tensor, Tensor]:
-        """``postnet=False`` skips the postnet (stage 1) and returns the WaveNet output twice."""
-        y = self.wavenet(x)
+    def forward(self, x: Tensor, postnet: bool = True, mfcc: Tensor | None = None) -> tuple[Tensor, Tensor]:
+        """``postnet=False`` skips the postnet (stage 1) and returns the WaveNet output twice.
+
+        A conditioned generator predicts the clean MFCCs (B, n_mfcc, T // hop + 1) of ``x`` itself,
+        unless they are given as ``mfcc`` (``enhance`` predicts them once for a whole file). The
+        prediction gets no gradient: the predictor is trained by its own stage, never by these losses.
+        """
+        c = None
+        if self.conditioning is not None:
+            if mfcc is None:
+                with torch.no_grad():
+                    mfcc = self.conditioning.predict(x)
+            c = self.conditioning.upsample(mfcc, x.shape[-1])
+        y = self.wavenet(x, c)
         if self.residual:
             y = x + y
         return y, self.postnet(y) if postnet else y
@@ -68,9 +86,14 @@ class Discriminators(nn.Module):
         return self.waveform(x) + ([self.mel(x)] if self.mel is not None else [])
 
 
+def generator(config: Config) -> Generator:
+    """The generator of a config: HiFi-GAN's, or HiFi-GAN-2's conditioned one."""
+    return Generator(config.generator, config.conditioning if config.model == "hifigan2" else None)
+
+
 def build(config: Config) -> tuple[Generator, Discriminators]:
     """The generator and the discriminators of a config."""
-    return Generator(config.generator), Discriminators(config.discriminator)
+    return generator(config), Discriminators(config.discriminator)
 
 
 # ----------------------------------------------------------------------------- reconstruction losses

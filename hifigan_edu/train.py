@@ -1,11 +1,14 @@
-"""Training HiFi-GAN in three stages, with checkpoints you can resume and a log you can plot.
+"""Training HiFi-GAN (and HiFi-GAN-2) in stages, with checkpoints you can resume and a log you can plot.
 
-Taught in ``notebooks/07_training_hifigan.ipynb``; run from the shell with
+Taught in ``notebooks/07_training_hifigan.ipynb`` (HiFi-GAN-2's predictor stage in
+``08_hifigan2.ipynb``); run from the shell with
 ``python -m hifigan_edu train --config ci --run-dir runs/ci``.
 
 The schedule (Su et al. 2020): stage ``wavenet`` trains the WaveNet alone on reconstruction
 losses; stage ``postnet`` adds the postnet (losses on both outputs); stage ``adversarial``
-adds the discriminators, updated ``d_steps`` times per generator update.
+adds the discriminators, updated ``d_steps`` times per generator update. HiFi-GAN-2
+(notebook 08) first trains its MFCC predictor alone (stage ``predictor``) and then keeps it
+frozen.
 
 Each update is its own pass, so neither network ever receives the other's gradient:
 
@@ -33,15 +36,15 @@ from torch import Tensor, nn
 from tqdm.auto import tqdm
 
 from hifigan_edu import config as cfg
-from hifigan_edu import hifigan
+from hifigan_edu import hifigan, hifigan2
 from hifigan_edu.audio import SAMPLE_RATE, si_sdr
 from hifigan_edu.files import atomic_path
 
 CHECKPOINT = "checkpoint.pt"  # everything needed to resume
 GENERATOR = "generator.pt"  # the generator and its config, for enhancement (what we ship)
 METRICS = "metrics.csv"
-COLUMNS = ("step", "stage", "wavenet", "postnet", "adversarial", "feature_matching", "discriminator",
-           "valid_loss", "valid_si_sdr", "lr_g", "lr_d", "elapsed_s", "audio_s_per_s")  # fmt: skip
+COLUMNS = ("step", "stage", "predictor", "wavenet", "postnet", "adversarial", "feature_matching", "discriminator",
+           "valid_loss", "valid_si_sdr", "valid_mcd", "lr_g", "lr_d", "elapsed_s", "audio_s_per_s")  # fmt: skip
 
 
 class NonFiniteLoss(RuntimeError):
@@ -72,8 +75,13 @@ def generator_step(G: hifigan.Generator, D: hifigan.Discriminators | None, degra
 
     Reconstruction losses on the WaveNet output, and from stage ``postnet`` on the postnet
     output; in stage ``adversarial`` the discriminators judge the postnet output (frozen) and
-    add the adversarial and feature-matching terms.
+    add the adversarial and feature-matching terms. Stage ``predictor`` (HiFi-GAN-2) trains
+    only the MFCC predictor, on :func:`hifigan2.predictor_loss`.
     """
+    if stage == "predictor":
+        with autocast():
+            terms = {"predictor": hifigan2.predictor_loss(G.conditioning, degraded, clean)}
+        return _update(terms, opt)
     with autocast():
         first, final = G(degraded, postnet=stage != "wavenet")
     terms = {"wavenet": hifigan.reconstruction_loss(first, clean, losses)}
@@ -90,6 +98,12 @@ def generator_step(G: hifigan.Generator, D: hifigan.Discriminators | None, degra
             terms["feature_matching"] = losses.feature_matching_weight * hifigan.feature_matching_loss(real, fake)
         finally:
             D.requires_grad_(True)
+    return _update(terms, opt)
+
+
+def _update(terms: dict[str, Tensor], opt: torch.optim.Optimizer) -> dict[str, float]:
+    """Back-propagate the sum of the loss ``terms`` and step ``opt``, refusing NaN or infinite losses
+    and gradients; returns each term's value."""
     check_finite(terms)
     opt.zero_grad(set_to_none=True)
     sum(terms.values()).backward()
@@ -163,7 +177,7 @@ def mean_si_sdr(estimate: Tensor, reference: Tensor) -> float:
 
 def stage_at(config: cfg.Config, step: int) -> tuple[str, int]:
     """(stage name, steps already done in it) at global generator step ``step``; ``("done", 0)`` past the end."""
-    for name in cfg.STAGES:
+    for name in config.stage_names:
         steps = config.stages[name].steps
         if step < steps:
             return name, step
@@ -172,14 +186,17 @@ def stage_at(config: cfg.Config, step: int) -> tuple[str, int]:
 
 
 def optimisers(config: cfg.Config, stage: str, G: nn.Module, D: nn.Module) -> dict[str, object]:
-    """The optimisers and linear-decay schedules of one stage (Adam, as in the paper)."""
+    """The optimisers and linear-decay schedules of one stage (Adam, as in the paper).
+
+    HiFi-GAN-2's predictor trains in stage ``predictor`` only; its upsampler, if learned, trains
+    with the WaveNet.
+    """
     s = config.stages[stage]
-    if stage == "wavenet":
-        params = G.wavenet.parameters()
-    elif stage == "postnet" and not config.train.postnet_trains_wavenet:
-        params = G.postnet.parameters()
-    else:
-        params = G.parameters()
+    wavenet = ("wavenet.", "conditioning.upsampler.")  # parameter names, by prefix
+    trained = {"predictor": ("conditioning.predictor.",), "wavenet": wavenet,
+               "postnet": wavenet + ("postnet.",) if config.train.postnet_trains_wavenet else ("postnet.",),
+               "adversarial": wavenet + ("postnet.",)}[stage]  # fmt: skip
+    params = [p for name, p in G.named_parameters() if name.startswith(trained)]
     out: dict[str, object] = {"g_opt": torch.optim.Adam(params, lr=s.lr_g)}
     if stage == "adversarial":
         out["d_opt"] = torch.optim.Adam(D.parameters(), lr=s.lr_d)
@@ -268,7 +285,8 @@ def start_run(config: cfg.Config, run_dir: Path, resume: bool, device: torch.dev
     if not path.exists():
         raise FileNotFoundError(f"--resume: no {CHECKPOINT} in {run_dir}; start without --resume.")
     state = torch.load(path, map_location="cpu", weights_only=False)  # RNG states must stay on the CPU; load_state_dict moves the rest
-    changed = [d for d in config_differences(state["config"], config.to_dict()) if d.split(":")[0] not in RESUMABLE_CHANGES]
+    saved = cfg.from_dict(cfg.Config, state["config"]).to_dict()  # keys added to the config since then take their defaults
+    changed = [d for d in config_differences(saved, config.to_dict()) if d.split(":")[0] not in RESUMABLE_CHANGES]
     if changed:
         raise cfg.ConfigError(f"{path} was trained with another config; differences: {'; '.join(changed)}. "
                               "Resume with the same config, or start a new --run-dir.")  # fmt: skip
@@ -317,12 +335,20 @@ def train(config: cfg.Config, run_dir: str | Path, resume: bool = False, device:
     device = device or torch.device("cuda" if torch.cuda.is_available() else "cpu")
     run = start_run(config, run_dir, resume, device)
     run_dir.mkdir(parents=True, exist_ok=True)
-    total = sum(s.steps for s in config.stages.values())
+    total = sum(config.stages[name].steps for name in config.stage_names)
     autocast = autocast_for(config, device)
 
     valid_degraded, valid_clean = (t.to(device) for t in validation_set(config))
 
+    @torch.no_grad()
+    def valid_mcd(predicted: bool) -> str:  # HiFi-GAN-2: MCD of the predicted (or the degraded) MFCCs against the clean clips
+        k = run.G.conditioning
+        mfcc = k.predict(valid_degraded) if predicted else k.features(valid_degraded)
+        return f"{hifigan2.mel_cepstral_distortion(mfcc, k.features(valid_clean), config.conditioning.n_mels).mean().item():.3f}"
+
     def validate() -> dict[str, str]:  # reconstruction loss and SI-SDR of the stage's output on the validation clips
+        if run.stage == "predictor":  # or the predicted MFCCs' mel-cepstral distortion
+            return dict(valid_mcd=valid_mcd(predicted=True))
         with torch.no_grad(), autocast():
             _, y = run.G(valid_degraded, postnet=run.stage != "wavenet")
         loss = hifigan.reconstruction_loss(y, valid_clean, config.loss).item()
@@ -333,6 +359,8 @@ def train(config: cfg.Config, run_dir: str | Path, resume: bool = False, device:
     if run.step == 0:
         rows.append(dict(step=0, stage="input", valid_loss=f"{hifigan.reconstruction_loss(valid_degraded, valid_clean, config.loss).item():.5f}",
                          valid_si_sdr=f"{mean_si_sdr(valid_degraded, valid_clean):.3f}"))
+        if run.G.conditioning is not None:
+            rows[0]["valid_mcd"] = valid_mcd(predicted=False)
     data = batches(config, run.batch, device)
     sums: dict[str, float] = {}
     count, window_start, stop_at = 0, time.perf_counter(), run.step + (max_steps if max_steps is not None else total)
@@ -398,7 +426,7 @@ def plot_metrics(run_dir: str | Path):
 
     rows = read_metrics(Path(run_dir))
     fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(13, 3.8))
-    for key in ("wavenet", "postnet", "adversarial", "feature_matching", "discriminator"):
+    for key in ("predictor", "wavenet", "postnet", "adversarial", "feature_matching", "discriminator"):
         points = [(int(r["step"]), float(r[key])) for r in rows if r.get(key)]
         if points:
             ax1.plot(*zip(*points), label=key)

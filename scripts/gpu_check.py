@@ -77,7 +77,7 @@ def main() -> None:
         return tuple(pairs[key][idx, :, :segment].to(device) for key in ("degraded", "clean"))
 
     k = 0
-    for stage in cfg.STAGES:
+    for stage in config.stage_names:
         objects = train.optimisers(config, stage, G, D)
         d_steps = config.stages[stage].d_steps if stage == "adversarial" else 0
         for i in range(3 + args.steps):

@@ -20,7 +20,19 @@ def tiny_config():
     c["discriminator"].update(channels=[4, 8, 8, 1], kernels=[15, 41, 5, 3], strides=[1, 4, 1, 1], groups=[1, 4, 1, 1],
                               mel_channels=4)
     c["data"].update(segment_s=0.5, batch_size=2, rirs=0, valid_items=2, valid_seconds=0.25)
-    for stage in c["stages"].values():
-        stage["steps"] = 2
+    for name in ("wavenet", "postnet", "adversarial"):
+        c["stages"][name]["steps"] = 2
     c["train"].update(log_every=1, valid_every=2, checkpoint_every=2)
+    return config.validate(config.from_dict(config.Config, c))
+
+
+@pytest.fixture
+def tiny_config2(tiny_config):
+    """The HiFi-GAN-2 version of ``tiny_config``: a tiny MFCC predictor (2 steps) conditions the WaveNet."""
+    from hifigan_edu import config
+
+    c = tiny_config.to_dict()
+    c.update(name="tiny2", model="hifigan2")
+    c["conditioning"].update(n_mfcc=8, n_mels=16, n_fft=256, hop=64, rnn_hidden=8, rnn_layers=1)
+    c["stages"]["predictor"].update(steps=2, lr_g=1e-3)
     return config.validate(config.from_dict(config.Config, c))

@@ -7,7 +7,7 @@ import pytest
 from hifigan_edu import config
 
 
-@pytest.mark.parametrize("name", ["ci", "cpu", "full"])
+@pytest.mark.parametrize("name", ["ci", "cpu", "full", "hifigan2-ci", "hifigan2-cpu", "hifigan2-full"])
 def test_shipped_configs_load_and_round_trip(name):
     c = config.load(name)
     assert c.name == name
@@ -25,6 +25,16 @@ def test_full_config_is_the_papers():
     assert (s["wavenet"].lr_g, s["postnet"].lr_g, s["adversarial"].lr_g, s["adversarial"].lr_d, s["adversarial"].d_steps) == (
         1e-3, 1e-4, 1e-5, 1e-3, 2)
     assert c.data.segment_s == 2.0 and c.train.precision == "bf16"
+
+
+def test_hifigan_configs_need_no_predictor_stage_and_hifigan2_has_one():
+    data = config.load("ci").to_dict()
+    del data["stages"]["predictor"], data["model"], data["conditioning"]  # a config written before HiFi-GAN-2 existed
+    old = config.validate(config.from_dict(config.Config, data))
+    assert old == config.load("ci") and old.stage_names == ("wavenet", "postnet", "adversarial")
+    c = config.load("hifigan2-full")
+    assert c.model == "hifigan2" and c.stage_names == ("predictor", "wavenet", "postnet", "adversarial")
+    assert c.generator == config.load("full").generator and c.discriminator == config.load("full").discriminator
 
 
 def write(tmp_path, change):
@@ -55,6 +65,10 @@ def write(tmp_path, change):
         (lambda d: d["data"].update(valid_seconds=0.05), r"valid_seconds is shorter than the largest spectral loss window"),
         (lambda d: d["data"].update(valid_items=0), r"data.valid_items must be >= 1"),
         (lambda d: d["stages"]["adversarial"].update(lr_end_factor=1.5), r"stages.adversarial.lr_end_factor must lie in \[0, 1\]"),
+        (lambda d: d["stages"]["predictor"].update(steps=10), r"stages.predictor trains HiFi-GAN-2's MFCC predictor"),
+        (lambda d: d.update(model="hifigan3"), r"config.model = 'hifigan3': choose one of 'hifigan', 'hifigan2'"),
+        (lambda d: d.update(model="hifigan2") or d["conditioning"].update(n_mfcc=100), r"conditioning: needs 1 <= n_mfcc <= n_mels"),
+        (lambda d: d["conditioning"].update(upsampler="cubic"), r"config.conditioning.upsampler = 'cubic': choose one of"),
     ],
 )
 def test_mistakes_are_named(tmp_path, change, message):

@@ -69,3 +69,17 @@ def test_checkpoint_errors_name_what_differs(export, tmp_path):
         enhance.load_generator(tmp_path / "text.pt")
     with pytest.raises(FileNotFoundError, match="python -m hifigan_edu train"):
         enhance.load_generator(tmp_path / "none.pt")
+
+
+def test_a_generator_stopped_before_the_postnet_stage_skips_its_postnet(tiny_config, tmp_path):
+    assert not enhance.postnet_trained(tiny_config, 2) and enhance.postnet_trained(tiny_config, 3)  # 2 wavenet steps
+    torch.manual_seed(0)
+    G, D = hifigan.build(tiny_config)
+    train.save_checkpoint(train.Run(tiny_config, G, D, step=2), tmp_path)
+    x = 0.1 * np.random.default_rng(0).standard_normal(8000).astype(np.float32)
+    src = audio.save(tmp_path / "in.wav", x)
+    notes = enhance.enhance_file(src, tmp_path / "out.wav", tmp_path / train.GENERATOR)
+    assert any("untrained postnet was skipped" in n for n in notes)
+    with torch.no_grad():
+        wavenet_only = G(torch.from_numpy(audio.load(src))[None, None], postnet=False)[0][0, 0].numpy()
+    np.testing.assert_allclose(audio.load(tmp_path / "out.wav"), wavenet_only, atol=1e-4)  # 16-bit file

@@ -17,9 +17,10 @@ def test_clean_speech_scores_at_the_top_of_every_scale(items):
     clean = items[0].clean
     almost = clean + 1e-6 * np.random.default_rng(0).standard_normal(len(clean)).astype(np.float32)
     m = evaluate.intrusive(almost, clean)
-    assert m["PESQ-WB"] > 4.5 and m["STOI"] > 0.99 and m["ESTOI"] > 0.99 and m["SI-SDR"] > 60
+    assert m["PESQ-WB"] > 4.5 and m["STOI"] > 0.99 and m["ESTOI"] > 0.99 and m["SI-SDR"] > 60 and m["LTCD"] < 0.01
     noisy = evaluate.intrusive(items[0].degraded, clean)
-    assert noisy["PESQ-WB"] < m["PESQ-WB"] and noisy["SI-SDR"] < 30
+    assert noisy["PESQ-WB"] < m["PESQ-WB"] and noisy["SI-SDR"] < 30 and noisy["LTCD"] > 0.1
+    assert evaluate.intrusive(0.3 * clean, clean)["LTCD"] < 0.01  # a level change is not a change of voice
 
 
 def test_baselines_keep_the_length_and_change_the_signal(items):
@@ -32,7 +33,9 @@ def test_baselines_keep_the_length_and_change_the_signal(items):
 
 def test_condition_groups():
     row = dict(source="real", snr_db="5.00", rt60_measured="0.812")
-    assert evaluate.condition_groups(row) == ["real", "SNR -5..5 dB", "RT60 0.8..1.2 s"]
+    assert evaluate.condition_groups(row) == ["real", "SNR -5..5 dB", "RT60 0.8..1.2 s", evaluate.HARD]
+    row = dict(source="synthetic", snr_db="12.0", rt60_measured="0.3")
+    assert evaluate.condition_groups(row) == ["synthetic", "SNR 5..15 dB", "RT60 0.2..0.5 s"]
 
 
 def test_evaluate_and_tables(items, tmp_path):
@@ -44,4 +47,5 @@ def test_evaluate_and_tables(items, tmp_path):
     csv_path, md_path = evaluate.write(rows, tmp_path)
     assert len(evaluate.read(csv_path)) == 4
     text = md_path.read_text()
-    assert "**synthetic speech** (1 test items)" in text and "| gain |" in text and "**SI-SDR per condition**" in text
+    assert "**synthetic speech** (1 test items)" in text and "| gain |" in text and "**STOI per condition**" in text
+    assert f"{evaluate.HARD} (n=" in text

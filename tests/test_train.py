@@ -56,7 +56,8 @@ def test_each_stage_optimises_what_the_paper_says(tiny_config, postnet_trains_wa
     c = dataclasses.replace(tiny_config, train=dataclasses.replace(tiny_config.train, postnet_trains_wavenet=postnet_trains_wavenet))
     G, D = hifigan.build(c)
     ids = lambda params: {id(p) for p in params}  # noqa: E731
-    optimised = {stage: train.optimisers(c, stage, G, D) for stage in config.STAGES}
+    optimised = {stage: train.optimisers(c, stage, G, D) for stage in c.stage_names}
+    assert c.stage_names == ("wavenet", "postnet", "adversarial")  # HiFi-GAN has no predictor stage
     assert ids(optimised["wavenet"]["g_opt"].param_groups[0]["params"]) == ids(G.wavenet.parameters())
     stage2 = G.parameters() if postnet_trains_wavenet else G.postnet.parameters()
     assert ids(optimised["postnet"]["g_opt"].param_groups[0]["params"]) == ids(stage2)
