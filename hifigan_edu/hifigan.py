@@ -119,6 +119,20 @@ def reconstruction_loss(y: Tensor, target: Tensor, config: LossConfig) -> Tensor
     return config.l1_weight * F.l1_loss(y.float(), target) + config.spectral_weight * spectral_loss(y, target, config.spectral_resolutions)
 
 
+def gain_yardstick(degraded: Tensor, clean: Tensor, config: LossConfig) -> tuple[float, float]:
+    """(gain, loss): the single gain g in [0.01, 1] (a log grid, 41 points) for which g * ``degraded``
+    (B, 1, T) has the lowest :func:`reconstruction_loss` against ``clean`` (B, 1, T).
+
+    Noise and reverberation add energy to almost every time-frequency bin, so the log-magnitude
+    terms reward turning *everything* down, speech included. A generator has learned to enhance
+    only where it beats this yardstick, not merely the unscaled input (notebook 07).
+    """
+    gains = torch.logspace(-2, 0, 41)
+    losses = [reconstruction_loss(g * degraded, clean, config).item() for g in gains]
+    best = min(range(len(gains)), key=losses.__getitem__)
+    return gains[best].item(), losses[best]
+
+
 # ----------------------------------------------------------------------------- adversarial losses
 
 

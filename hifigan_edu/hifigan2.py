@@ -18,6 +18,7 @@ The paper gives none of the feature, network or upsampler sizes; ours are in
 
 from __future__ import annotations
 
+import functools
 import math
 
 import torch
@@ -144,6 +145,12 @@ def mel_cepstral_distortion(a: Tensor, b: Tensor, n_mels: int) -> Tensor:
     return (10 / math.log(10) * torch.sqrt((diff**2).sum(dim=-2) / n_mels)).mean(dim=-1)
 
 
+@functools.cache
+def _default_features() -> Features:
+    """The :class:`Features` of ``ConditioningConfig()``, built once (the evaluation calls LTCD per item and system)."""
+    return Features(ConditioningConfig())
+
+
 def long_term_cepstral_distance(estimate: Tensor, clean: Tensor, active_db: float = 30.0) -> float:
     """Speaker-consistency proxy: :func:`mel_cepstral_distortion` between the *average* MFCC vectors of
     (T,) ``estimate`` and (T,) ``clean`` audio, over the frames where the clean speech is active
@@ -155,7 +162,7 @@ def long_term_cepstral_distance(estimate: Tensor, clean: Tensor, active_db: floa
     scores high even when each frame looks plausible. Lower is better; 0 for identical timbre.
     """
     c = ConditioningConfig()
-    features = Features(c)
+    features = _default_features()
     a, b = (features(torch.as_tensor(x, dtype=torch.float32)[None, None])[0] for x in (estimate, clean))  # (n_mfcc, F)
     frames = min(a.shape[-1], b.shape[-1])
     a, b = a[:, :frames], b[:, :frames]

@@ -42,6 +42,16 @@ def test_spectral_loss_of_a_doubled_signal_is_log_2_per_resolution():
     assert math.isclose(hifigan.spectral_loss(2 * x, x, resolutions).item(), 2 * math.log(2), rel_tol=1e-4)
 
 
+def test_gain_yardstick_turns_added_noise_down_and_leaves_a_clean_input_alone():
+    loss = config.LossConfig()
+    clean = 0.1 * torch.randn(2, 1, 8000) * torch.linspace(0, 1, 8000)  # quiet at the start
+    gain, yardstick = hifigan.gain_yardstick(clean, clean, loss)
+    assert gain == 1.0 and yardstick == 0.0
+    noisy = clean + 0.05 * torch.randn_like(clean)
+    gain, yardstick = hifigan.gain_yardstick(noisy, clean, loss)
+    assert gain < 1.0 and yardstick < hifigan.reconstruction_loss(noisy, clean, loss).item()
+
+
 def test_adversarial_losses_on_known_scores():
     def judgement(value):
         return [(torch.full((2, 1, 5), value), [torch.full((2, 3, 5), value)]) for _ in range(4)]
