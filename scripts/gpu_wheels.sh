@@ -5,7 +5,8 @@
 # and tqdm, but not the audio libraries that `hifigan_edu.data` reads and simulates with. This
 # downloads them, and what they need that the machine lacks, into .whl/ (about 3.5 MB), at the
 # versions environment.yml pins, so the RIR cache names (they include pyroomacoustics' version)
-# match. Carry `.whl` and `data/cache` to the machine and install there with
+# match. Carry `.whl` and the room caches the config uses (`data/cache/rirs-<split>-<n>-*.npz`; the
+# kokoro cache there is too large to travel) to the machine and install there with
 #   python3 -m pip install -q --no-index --no-deps --target /tmp/site .whl/*.whl && export PYTHONPATH=/tmp/site:.
 set -euo pipefail
 cd "$(dirname "$0")/.."
