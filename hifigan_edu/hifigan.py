@@ -41,7 +41,7 @@ class Generator(nn.Module):
         self.residual = c.residual
         self.conditioning = hifigan2.Conditioning(conditioning) if conditioning else None
         self.wavenet = hnn.WaveNet(c.channels, c.layers, c.stacks, c.kernel_size, c.skip_channels, c.out_channels, c.out_kernel,
-                                   cond_channels=conditioning.n_mfcc if conditioning else 0)  # fmt: skip
+                                   cond_channels=conditioning.n_mfcc if conditioning else 0, negative_slope=c.out_negative_slope)  # fmt: skip
         self.postnet = hnn.Postnet(c.postnet_channels, c.postnet_layers, c.postnet_kernel)
         if self.residual:
             with torch.no_grad():  # a tiny correction, with no constant offset

@@ -108,7 +108,8 @@ class WaveNet(nn.Module):
     ``stacks`` x ``layers`` gated residual layers with dilations 1, 2, ..., 2^(layers - 1) in
     each stack; the skip outputs are summed and go through ReLU, a convolution to
     ``out_channels[0]``, ReLU, one to ``out_channels[1]`` (kernel ``out_kernel``), ReLU and a 1x1
-    convolution to one channel. The defaults are HiFi-GAN's generator (Su et al. 2020): non-causal,
+    convolution to one channel; ``negative_slope`` > 0 makes those three ReLUs leaky, so that
+    none of their units can die (stop passing anything, for every input). The defaults are HiFi-GAN's generator (Su et al. 2020): non-causal,
     2 x 10 layers, kernel 3, 128 channels, output convolutions 2048 and 256 (about 5.0 M
     parameters, receptive field 4,093 samples).
     """
@@ -116,6 +117,7 @@ class WaveNet(nn.Module):
     def __init__(
         self, channels: int = 128, layers: int = 10, stacks: int = 2, kernel_size: int = 3, skip_channels: int = 128,
         out_channels: tuple[int, int] = (2048, 256), out_kernel: int = 3, causal: bool = False, cond_channels: int = 0,
+        negative_slope: float = 0.0,
     ) -> None:
         super().__init__()
         self.dilations = [2**i for i in range(layers)] * stacks
@@ -125,10 +127,14 @@ class WaveNet(nn.Module):
             GatedResidualLayer(channels, skip_channels, kernel_size, d, causal, cond_channels) for d in self.dilations
         )
         pad = (out_kernel - 1, 0) if causal else ((out_kernel - 1) // 2, out_kernel // 2)
+
+        def relu() -> nn.Module:
+            return nn.LeakyReLU(negative_slope) if negative_slope else nn.ReLU()
+
         self.out = nn.Sequential(
-            nn.ReLU(), nn.ConstantPad1d(pad, 0.0), nn.Conv1d(skip_channels, out_channels[0], out_kernel),
-            nn.ReLU(), nn.ConstantPad1d(pad, 0.0), nn.Conv1d(out_channels[0], out_channels[1], out_kernel),
-            nn.ReLU(), nn.Conv1d(out_channels[1], 1, 1),
+            relu(), nn.ConstantPad1d(pad, 0.0), nn.Conv1d(skip_channels, out_channels[0], out_kernel),
+            relu(), nn.ConstantPad1d(pad, 0.0), nn.Conv1d(out_channels[0], out_channels[1], out_kernel),
+            relu(), nn.Conv1d(out_channels[1], 1, 1),
         )
 
     @property

@@ -17,7 +17,7 @@ def test_shipped_configs_load_and_round_trip(name):
 def test_full_config_is_the_papers():
     c = config.load("full")
     assert (c.generator.channels, c.generator.layers, c.generator.stacks, c.generator.kernel_size) == (128, 10, 2, 3)
-    assert c.generator.out_channels == (2048, 256) and not c.generator.residual
+    assert c.generator.out_channels == (2048, 256) and not c.generator.residual and c.generator.out_negative_slope == 0
     assert (c.generator.postnet_layers, c.generator.postnet_channels) == (12, 128)
     assert c.discriminator.rates == (16000, 8000, 4000) and c.discriminator.mel
     assert c.loss.spectral_resolutions == ((2048, 512), (512, 128))
@@ -52,6 +52,7 @@ def write(tmp_path, change):
         (lambda d: d["generator"].update(channels="16"), r"config.generator.channels should be int, got str"),
         (lambda d: d["generator"].update(channels=16.5), r"config.generator.channels should be int"),
         (lambda d: d["generator"].update(residual=1), r"config.generator.residual should be bool"),
+        (lambda d: d["generator"].update(out_negative_slope=1.0), r"generator.out_negative_slope must lie in \[0, 1\)"),
         (lambda d: d["loss"].update(adversarial="wgan"), r"config.loss.adversarial = 'wgan': choose one of"),
         (lambda d: d["data"].update(snr_range=[0]), r"config.data.snr_range should have 2 entries"),
         (lambda d: d["data"].update(noise_types=["rain"]), r"data.noise_types: choose from"),

@@ -35,6 +35,16 @@ def test_residual_generator_starts_near_the_identity(tiny_config):
     assert (first - x).abs().max() < 0.01 * x.abs().max()
 
 
+def test_small_configs_have_leaky_output_units_and_the_full_one_the_papers_relus():
+    def activations(name):
+        return [m for m in hifigan.Generator(config.load(name).generator).wavenet.out if isinstance(m, (torch.nn.ReLU, torch.nn.LeakyReLU))]
+
+    leaky = activations("ci")
+    assert len(leaky) == 3 and all(isinstance(m, torch.nn.LeakyReLU) for m in leaky)
+    assert torch.allclose(leaky[0](torch.tensor([-1.0, 2.0])), torch.tensor([-0.2, 2.0]))  # a negative input still passes
+    assert [type(m) for m in activations("full")] == [torch.nn.ReLU] * 3
+
+
 def test_spectral_loss_of_a_doubled_signal_is_log_2_per_resolution():
     x = torch.randn(2, 1, 8000)  # white noise: every bin far above the 1e-5 floor
     resolutions = ((2048, 512), (512, 128))
