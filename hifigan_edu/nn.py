@@ -109,9 +109,9 @@ class WaveNet(nn.Module):
     each stack; the skip outputs are summed and go through ReLU, a convolution to
     ``out_channels[0]``, ReLU, one to ``out_channels[1]`` (kernel ``out_kernel``), ReLU and a 1x1
     convolution to one channel; ``negative_slope`` > 0 makes those three ReLUs leaky, so that
-    none of their units can die (stop passing anything, for every input). The defaults are HiFi-GAN's generator (Su et al. 2020): non-causal,
-    2 x 10 layers, kernel 3, 128 channels, output convolutions 2048 and 256 (about 5.0 M
-    parameters, receptive field 4,093 samples).
+    none of their units can die (stop passing anything, for every input). The defaults are
+    HiFi-GAN's generator (Su et al. 2020): non-causal, 2 x 10 layers, kernel 3, 128 channels,
+    output convolutions 2048 and 256 (about 5.0 M parameters, receptive field 4,093 samples).
     """
 
     def __init__(
