@@ -71,7 +71,7 @@ def train_run(args: argparse.Namespace) -> None:
         c = config.load(args.config or runtime.get_profile())
         run_dir = Path(args.run_dir or f"runs/{c.name}")
         print(f"training config {c.name!r} into {run_dir} ({'resuming' if args.resume else 'new run'})")
-        run = train.train(c, run_dir, resume=args.resume, max_steps=args.max_steps)
+        run = train.train(c, run_dir, resume=args.resume, max_steps=args.max_steps, max_minutes=args.max_minutes)
     except (config.ConfigError, FileExistsError, FileNotFoundError, train.NonFiniteLoss) as err:
         sys.exit(f"error: {err}")
     print(f"stopped at step {run.step} ({run.stage}) after {run.elapsed_s / 60:.1f} min of training in all; "
@@ -154,6 +154,7 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--run-dir", help="where the checkpoint and log go (default: runs/<config name>)")
     p.add_argument("--resume", action="store_true", help="continue the run saved in --run-dir exactly")
     p.add_argument("--max-steps", type=int, help="stop after this many generator steps in this call (resume later)")
+    p.add_argument("--max-minutes", type=float, help="stop at the first step that ends after this many minutes (resume later)")
     p.set_defaults(func=train_run)
 
     p = commands.add_parser("enhance", help="enhance an audio file with a trained generator")

@@ -1,7 +1,7 @@
 """Enhancing recordings with a trained generator: loading checkpoints, chunked inference, files.
 
 Taught in ``notebooks/07_training_hifigan.ipynb``; from the shell:
-``python -m hifigan_edu enhance noisy.wav enhanced.wav --checkpoint data/checkpoints/hifigan-cpu.pt``.
+``python -m hifigan_edu enhance noisy.wav enhanced.wav --checkpoint data/checkpoints/hifigan-gpu-budget.pt``.
 
 Long recordings are processed in chunks, each with a receptive field of real context on
 either side, so memory stays bounded and the result equals processing the whole file at once.
@@ -19,7 +19,7 @@ from hifigan_edu import config as cfg
 from hifigan_edu import hifigan
 from hifigan_edu.audio import SAMPLE_RATE, AudioConversionWarning, load, save
 
-SHIPPED = Path(__file__).resolve().parent.parent / "data" / "checkpoints" / "hifigan-cpu.pt"  # trained with configs/cpu.json
+SHIPPED = Path(__file__).resolve().parent.parent / "data" / "checkpoints" / "hifigan-gpu-budget.pt"  # configs/gpu-budget.json, on a GPU
 KINDS = ("hifigan-generator", "hifigan-checkpoint")
 
 

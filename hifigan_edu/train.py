@@ -23,6 +23,7 @@ One summed loss back-propagated into both networks breaks this (notebook 07, "pi
 from __future__ import annotations
 
 import csv
+import math
 import random
 import time
 from collections.abc import Callable, Iterator
@@ -324,11 +325,12 @@ def read_metrics(run_dir: Path) -> list[dict[str, str]]:
 
 
 def train(config: cfg.Config, run_dir: str | Path, resume: bool = False, device: torch.device | None = None,
-          max_steps: int | None = None, progress: bool = True) -> Run:  # fmt: skip
+          max_steps: int | None = None, max_minutes: float | None = None, progress: bool = True) -> Run:  # fmt: skip
     """Train ``config`` into ``run_dir`` (checkpoint, generator export, metrics.csv); returns the run.
 
-    ``max_steps`` stops early after that many generator steps in this call (the run can be
-    resumed later). A NaN or infinite loss raises :class:`NonFiniteLoss` and leaves the last good
+    ``max_steps`` stops early after that many generator steps in this call, ``max_minutes``
+    after the first step that ends past that much wall time (for a lease of fixed length); either
+    way the run stops with a validation row and a checkpoint, and can be resumed later. A NaN or infinite loss raises :class:`NonFiniteLoss` and leaves the last good
     checkpoint in place.
     """
     run_dir = Path(run_dir)
@@ -364,6 +366,7 @@ def train(config: cfg.Config, run_dir: str | Path, resume: bool = False, device:
     data = batches(config, run.batch, device)
     sums: dict[str, float] = {}
     count, window_start, stop_at = 0, time.perf_counter(), run.step + (max_steps if max_steps is not None else total)
+    deadline = window_start + 60 * max_minutes if max_minutes is not None else math.inf
     bar = tqdm(total=total, initial=run.step, desc=config.name, unit="step", disable=not progress)
     try:
         while run.step < min(total, stop_at):
@@ -388,6 +391,8 @@ def train(config: cfg.Config, run_dir: str | Path, resume: bool = False, device:
             run.step += 1
             count += 1
             run.elapsed_s += time.perf_counter() - step_start
+            if time.perf_counter() >= deadline:
+                stop_at = run.step  # time is up: log, validate and checkpoint this step, then stop
             bar.update(1)
             stage_end = stage_at(config, run.step)[0] != stage
             if run.step % config.train.log_every == 0 or stage_end or run.step == stop_at:

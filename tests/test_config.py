@@ -7,7 +7,7 @@ import pytest
 from hifigan_edu import config
 
 
-@pytest.mark.parametrize("name", ["ci", "cpu", "full", "hifigan2-ci", "hifigan2-cpu", "hifigan2-full"])
+@pytest.mark.parametrize("name", ["ci", "cpu", "gpu-budget", "full", "hifigan2-ci", "hifigan2-cpu", "hifigan2-full"])
 def test_shipped_configs_load_and_round_trip(name):
     c = config.load(name)
     assert c.name == name

@@ -1,4 +1,6 @@
-"""The shipped checkpoint (``data/checkpoints``): small enough to commit, loadable, and documented."""
+"""The shipped checkpoints (``data/checkpoints``): small enough to commit, loadable, and documented."""
+
+import pytest
 
 from hifigan_edu import enhance, evaluate, train
 from hifigan_edu.data import simulate
@@ -6,13 +8,20 @@ from hifigan_edu.data import simulate
 CHECKPOINTS = enhance.SHIPPED.parent
 
 
-def test_shipped_checkpoint_loads_and_matches_its_documents():
-    assert enhance.SHIPPED.stat().st_size <= 25 * 2**20  # the issue's limit for a committed checkpoint
-    _, config, info = enhance.load_generator(enhance.SHIPPED)
-    assert config.name == "cpu"
-    assert f"{info['step']:,d} of" in (CHECKPOINTS / "README.md").read_text()  # the README names the step the file holds
-    rows = evaluate.read(CHECKPOINTS / "hifigan-cpu" / "evaluation.csv")
+@pytest.mark.parametrize("name", ["gpu-budget", "cpu"])
+def test_shipped_checkpoint_loads_and_matches_its_documents(name):
+    path = CHECKPOINTS / f"hifigan-{name}.pt"
+    assert path.stat().st_size <= 25 * 2**20  # the issue's limit for a committed checkpoint
+    _, config, info = enhance.load_generator(path)
+    assert config.name == name
+    readme = (CHECKPOINTS / "README.md").read_text()
+    assert f"`{path.name}`: HiFi-GAN, `{name}` config, step {info['step']:,d} of" in readme  # the README names the step the file holds
+    rows = evaluate.read(CHECKPOINTS / path.stem / "evaluation.csv")
     systems = {r["system"] for r in rows}
-    assert f"HiFi-GAN (cpu, step {info['step']})" in systems and set(evaluate.baselines()) <= systems
+    assert f"HiFi-GAN ({name}, step {info['step']})" in systems and set(evaluate.baselines()) <= systems
     assert {r["id"] for r in rows} == {item.info["id"] for item in simulate.load_testset()}  # every item of the fixed test set
-    assert int(train.read_metrics(CHECKPOINTS / "hifigan-cpu")[-1]["step"]) == info["step"]  # the curves end where the weights were saved
+    assert int(train.read_metrics(CHECKPOINTS / path.stem)[-1]["step"]) == info["step"]  # the curves end where the weights were saved
+
+
+def test_the_default_is_the_gpu_trained_one():
+    assert enhance.SHIPPED.name == "hifigan-gpu-budget.pt"

@@ -93,6 +93,13 @@ def test_resume_continues_exactly(tiny_config, tmp_path, stop):
     assert export["kind"] == "hifigan-generator" and export["step"] == 6
 
 
+def test_a_time_limit_stops_at_a_checkpoint_that_resumes(tiny_config, tmp_path):
+    run = train.train(tiny_config, tmp_path, max_minutes=0.0, progress=False)  # time is up after the first step
+    assert run.step == 1 and torch.load(tmp_path / train.GENERATOR, weights_only=False)["step"] == 1
+    assert train.read_metrics(tmp_path)[-1]["valid_si_sdr"]  # the stop was validated
+    assert train.train(tiny_config, tmp_path, resume=True, progress=False).step == 6
+
+
 def test_no_overwrite_and_no_resume_with_another_config(tiny_config, tmp_path):
     train.train(tiny_config, tmp_path, max_steps=1, progress=False)
     with pytest.raises(FileExistsError, match="--resume"):

@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# One GPU lease, start to end: the GPU check, then the `gpu-budget` config trained until the lease ends.
+#
+#   bash scripts/gpu_lease.sh OUT_DIR SECONDS [RUN_DIR]
+#
+# SECONDS is the whole script's wall time: what the check leaves of it, less a minute for
+# the last validation, checkpoint and exit, goes to training. With RUN_DIR (an earlier lease's
+# run, carried along) it skips the check and resumes that run into OUT_DIR/run instead.
+#
+# Prepare on the CPU machine first (both write under data/cache/, which git ignores):
+#   python scripts/gpu_check.py --prepare       # the check's training pairs
+#   bash scripts/gpu_wheels.sh                  # the audio libraries the GPU machine lacks
+# and carry .whl, data/cache/gpu_pairs.pt and the 64-room caches data/cache/rirs-{train,valid}-64-*.npz.
+# Everything lands in OUT_DIR as it happens (the run's checkpoints too), so a lease cut short
+# still returns the check's output and the last checkpoint.
+set -uo pipefail
+out=${1:?usage: gpu_lease.sh OUT_DIR SECONDS [RUN_DIR]}
+budget=${2:?usage: gpu_lease.sh OUT_DIR SECONDS [RUN_DIR]}
+resume=${3:-}
+cd "$(dirname "$0")/.."
+export PYTHONUNBUFFERED=1 TQDM_MININTERVAL=10 PYTHONPATH=.
+if [ -d .whl ]; then
+  python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site .whl/*.whl || exit 1
+  PYTHONPATH=/tmp/site:.
+fi
+mkdir -p "$out/run"
+{ nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader; nproc; python3 -c "import torch; print('torch', torch.__version__)"; } 2>&1 | tee "$out/device.txt"
+if [ -n "$resume" ]; then
+  cp "$resume/checkpoint.pt" "$resume/metrics.csv" "$out/run/" || exit 1
+else
+  timeout 170 python3 scripts/gpu_check.py --steps 20 2>&1 | tee "$out/gpu_check.txt"
+fi
+minutes=$(python3 -c "print(max(0.5, ($budget - $SECONDS - 60) / 60))")
+echo "training gpu-budget for $minutes min"
+python3 -m hifigan_edu train --config gpu-budget --run-dir "$out/run" ${resume:+--resume} --max-minutes "$minutes" >"$out/train.log" 2>&1
+status=$?
+tail -n 3 "$out/train.log"
+exit $status
