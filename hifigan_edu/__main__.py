@@ -150,7 +150,7 @@ def main(argv: list[str] | None = None) -> None:
     p.set_defaults(func=course_run)
 
     p = commands.add_parser("train", help="train HiFi-GAN (three stages; checkpoints, resume, metrics.csv)")
-    p.add_argument("--config", help="ci, cpu, full or a .json path (default: the profile, ci without a GPU)")
+    p.add_argument("--config", help="ci, cpu, gpu-budget, full, hifigan2-ci, ... or a .json path (default: the profile, ci without a GPU)")
     p.add_argument("--run-dir", help="where the checkpoint and log go (default: runs/<config name>)")
     p.add_argument("--resume", action="store_true", help="continue the run saved in --run-dir exactly")
     p.add_argument("--max-steps", type=int, help="stop after this many generator steps in this call (resume later)")

@@ -330,9 +330,10 @@ def train(config: cfg.Config, run_dir: str | Path, resume: bool = False, device:
 
     ``max_steps`` stops early after that many generator steps in this call, ``max_minutes``
     after the first step that ends past that much wall time (for a lease of fixed length); either
-    way the run stops with a validation row and a checkpoint, and can be resumed later. A NaN or infinite loss raises :class:`NonFiniteLoss` and leaves the last good
-    checkpoint in place.
+    way the run stops with a validation row and a checkpoint, and can be resumed later. A NaN or
+    infinite loss raises :class:`NonFiniteLoss` and leaves the last good checkpoint in place.
     """
+    called = time.perf_counter()  # --max-minutes counts from here, setup included
     run_dir = Path(run_dir)
     device = device or torch.device("cuda" if torch.cuda.is_available() else "cpu")
     run = start_run(config, run_dir, resume, device)
@@ -366,7 +367,7 @@ def train(config: cfg.Config, run_dir: str | Path, resume: bool = False, device:
     data = batches(config, run.batch, device)
     sums: dict[str, float] = {}
     count, window_start, stop_at = 0, time.perf_counter(), run.step + (max_steps if max_steps is not None else total)
-    deadline = window_start + 60 * max_minutes if max_minutes is not None else math.inf
+    deadline = called + 60 * max_minutes if max_minutes is not None else math.inf
     bar = tqdm(total=total, initial=run.step, desc=config.name, unit="step", disable=not progress)
     try:
         while run.step < min(total, stop_at):

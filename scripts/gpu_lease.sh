@@ -7,16 +7,19 @@
 # the last validation, checkpoint and exit, goes to training. With RUN_DIR (an earlier lease's
 # run, carried along) it skips the check and resumes that run into OUT_DIR/run instead.
 #
-# Prepare on the CPU machine first (both write under data/cache/, which git ignores):
-#   python scripts/gpu_check.py --prepare       # the check's training pairs
-#   bash scripts/gpu_wheels.sh                  # the audio libraries the GPU machine lacks
-# and carry .whl, data/cache/gpu_pairs.pt and the 64-room caches data/cache/rirs-{train,valid}-64-*.npz.
+# Prepare on the CPU machine first (git ignores all three):
+#   python scripts/gpu_check.py --prepare       # data/cache/gpu_pairs.pt, the check's training pairs
+#   bash scripts/gpu_wheels.sh                  # .whl/, the audio libraries the GPU machine lacks
+#   python -c "from hifigan_edu.data.simulate import RIRBank; RIRBank('train', 64); RIRBank('valid', 64)"
+# and carry .whl, data/cache/gpu_pairs.pt and the two room caches data/cache/rirs-{train,valid}-64-*.npz.
 # Everything lands in OUT_DIR as it happens (the run's checkpoints too), so a lease cut short
 # still returns the check's output and the last checkpoint.
 set -uo pipefail
-out=${1:?usage: gpu_lease.sh OUT_DIR SECONDS [RUN_DIR]}
-budget=${2:?usage: gpu_lease.sh OUT_DIR SECONDS [RUN_DIR]}
-resume=${3:-}
+usage="usage: gpu_lease.sh OUT_DIR SECONDS [RUN_DIR]"
+out=$(realpath -m "${1:?$usage}")
+budget=${2:?$usage}
+resume=${3:+$(realpath -m "$3")}
+[[ $budget =~ ^[0-9]+$ ]] || { echo "SECONDS must be a whole number of seconds; $usage" >&2; exit 2; }
 cd "$(dirname "$0")/.."
 export PYTHONUNBUFFERED=1 TQDM_MININTERVAL=10 PYTHONPATH=.
 if [ -d .whl ]; then
@@ -25,12 +28,15 @@ if [ -d .whl ]; then
 fi
 mkdir -p "$out/run"
 { nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader; nproc; python3 -c "import torch; print('torch', torch.__version__)"; } 2>&1 | tee "$out/device.txt"
+python3 -c "import sys, torch; sys.exit(not torch.cuda.is_available())" || { echo "no CUDA GPU here: not training" >&2; exit 1; }
 if [ -n "$resume" ]; then
-  cp "$resume/checkpoint.pt" "$resume/metrics.csv" "$out/run/" || exit 1
+  [ "$resume" = "$out/run" ] || cp "$resume/checkpoint.pt" "$resume/metrics.csv" "$out/run/" || exit 1
 else
   timeout 170 python3 scripts/gpu_check.py --steps 20 2>&1 | tee "$out/gpu_check.txt"
 fi
-minutes=$(python3 -c "print(max(0.5, ($budget - $SECONDS - 60) / 60))")
+left=$((budget - SECONDS - 60))  # a minute spare: start-up, the last validation, checkpoint and exit
+[ "$left" -ge 30 ] || { echo "only $left s left for training: stopping" >&2; exit 1; }
+minutes=$(python3 -c "print($left / 60)")
 echo "training gpu-budget for $minutes min"
 python3 -m hifigan_edu train --config gpu-budget --run-dir "$out/run" ${resume:+--resume} --max-minutes "$minutes" >"$out/train.log" 2>&1
 status=$?
