@@ -6,7 +6,7 @@ Taught in ``notebooks/07_training_hifigan.ipynb``. The files live in ``hifigan_e
 * ``cpu.json``  -- the CPU-sized model of the shipped checkpoints, trained in hours on 2 cores;
 * ``gpu-budget.json`` -- the same model at 16 times the audio per step, for a GPU lease of minutes;
 * ``full.json`` -- the paper's scale (Su et al. 2020), for a GPU, in bf16 mixed precision;
-* ``hifigan2-ci.json``, ``hifigan2-cpu.json``, ``hifigan2-full.json`` -- the same for HiFi-GAN-2
+* ``hifigan2-ci.json``, ``hifigan2-cpu.json``, ``hifigan2-gpu-budget.json``, ``hifigan2-full.json`` -- the same for HiFi-GAN-2
   (``"model": "hifigan2"``, notebook 08), which adds the ``predictor`` stage and ``conditioning``.
 
 The dataclasses below hold the paper's values as defaults and say where the paper is silent

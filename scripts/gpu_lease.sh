@@ -2,6 +2,7 @@
 # One GPU lease, start to end: the GPU check, then the `gpu-budget` config trained until the lease ends.
 #
 #   bash scripts/gpu_lease.sh OUT_DIR SECONDS [RUN_DIR]
+#   CONFIG=hifigan2-gpu-budget bash scripts/gpu_lease.sh OUT_DIR SECONDS     # HiFi-GAN-2 at the same budget
 #
 # SECONDS is the whole script's wall time: what the check leaves of it, less a minute for
 # the last validation, checkpoint and exit, goes to training. With RUN_DIR (an earlier lease's
@@ -18,6 +19,7 @@ set -uo pipefail
 usage="usage: gpu_lease.sh OUT_DIR SECONDS [RUN_DIR]"
 out=$(realpath -m "${1:?$usage}")
 budget=${2:?$usage}
+config=${CONFIG:-gpu-budget}
 resume=${3:+$(realpath -m "$3")}
 [[ $budget =~ ^[0-9]+$ ]] || { echo "SECONDS must be a whole number of seconds; $usage" >&2; exit 2; }
 cd "$(dirname "$0")/.."
@@ -37,8 +39,8 @@ fi
 left=$((budget - SECONDS - 60))  # a minute spare: start-up, the last validation, checkpoint and exit
 [ "$left" -ge 30 ] || { echo "only $left s left for training: stopping" >&2; exit 1; }
 minutes=$(python3 -c "print($left / 60)")
-echo "training gpu-budget for $minutes min"
-python3 -m hifigan_edu train --config gpu-budget --run-dir "$out/run" ${resume:+--resume} --max-minutes "$minutes" >"$out/train.log" 2>&1
+echo "training $config for $minutes min"
+python3 -m hifigan_edu train --config "$config" --run-dir "$out/run" ${resume:+--resume} --max-minutes "$minutes" >"$out/train.log" 2>&1
 status=$?
 tail -n 3 "$out/train.log"
 exit $status

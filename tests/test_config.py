@@ -7,7 +7,7 @@ import pytest
 from hifigan_edu import config
 
 
-@pytest.mark.parametrize("name", ["ci", "cpu", "gpu-budget", "full", "hifigan2-ci", "hifigan2-cpu", "hifigan2-full"])
+@pytest.mark.parametrize("name", ["ci", "cpu", "gpu-budget", "full", "hifigan2-ci", "hifigan2-cpu", "hifigan2-gpu-budget", "hifigan2-full"])
 def test_shipped_configs_load_and_round_trip(name):
     c = config.load(name)
     assert c.name == name
@@ -35,6 +35,19 @@ def test_hifigan_configs_need_no_predictor_stage_and_hifigan2_has_one():
     c = config.load("hifigan2-full")
     assert c.model == "hifigan2" and c.stage_names == ("predictor", "wavenet", "postnet", "adversarial")
     assert c.generator == config.load("full").generator and c.discriminator == config.load("full").discriminator
+
+
+@pytest.mark.parametrize("size", ["cpu", "gpu-budget", "full"])
+def test_hifigan2_configs_differ_from_hifigan_only_by_the_conditioning(size):
+    # a fair head-to-head: the same WaveNet, discriminators, losses, data and schedule
+    def core(name: str) -> dict:
+        d = config.load(name).to_dict()
+        for key in ("name", "model", "conditioning"):
+            del d[key]
+        del d["stages"]["predictor"]
+        return d
+
+    assert core(size) == core(f"hifigan2-{size}")
 
 
 def write(tmp_path, change):
