@@ -4,8 +4,8 @@
 #   bash scripts/gpu_lease.sh OUT_DIR SECONDS [RUN_DIR]
 #   CONFIG=hifigan2-gpu-budget bash scripts/gpu_lease.sh OUT_DIR SECONDS     # HiFi-GAN-2 at the same budget
 #
-# SECONDS is the whole script's wall time: what the check leaves of it, less a minute for
-# the last validation, checkpoint and exit, goes to training. With RUN_DIR (an earlier lease's
+# SECONDS is the whole script's wall time: what the check leaves of it, less a minute spare
+# (start-up, the last validation, checkpoint and exit), goes to training. With RUN_DIR (an earlier lease's
 # run, carried along) it skips the check and resumes that run into OUT_DIR/run instead.
 #
 # Prepare on the CPU machine first (git ignores all three):
