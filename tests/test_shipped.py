@@ -8,17 +8,17 @@ from hifigan_edu.data import simulate
 CHECKPOINTS = enhance.SHIPPED.parent
 
 
-@pytest.mark.parametrize("name", ["gpu-budget", "cpu"])
-def test_shipped_checkpoint_loads_and_matches_its_documents(name):
-    path = CHECKPOINTS / f"hifigan-{name}.pt"
+@pytest.mark.parametrize(("model", "name"), [("HiFi-GAN", "gpu-budget"), ("HiFi-GAN", "cpu"), ("HiFi-GAN-2", "hifigan2-gpu-budget")])
+def test_shipped_checkpoint_loads_and_matches_its_documents(model, name):
+    path = CHECKPOINTS / f"{'hifigan-' if model == 'HiFi-GAN' else ''}{name}.pt"
     assert path.stat().st_size <= 25 * 2**20  # the limit for a committed checkpoint
     _, config, info = enhance.load_generator(path)
-    assert config.name == name
+    assert config.name == name and (config.model == "hifigan2") == (model == "HiFi-GAN-2")
     readme = (CHECKPOINTS / "README.md").read_text()
-    assert f"`{path.name}`: HiFi-GAN, `{name}` config, step {info['step']:,d} of" in readme  # the README names the step the file holds
+    assert f"`{path.name}`: {model}, `{name}` config, step {info['step']:,d} of" in readme  # the README names the step the file holds
     rows = evaluate.read(CHECKPOINTS / path.stem / "evaluation.csv")
     systems = {r["system"] for r in rows}
-    assert f"HiFi-GAN ({name}, step {info['step']})" in systems and set(evaluate.baselines()) <= systems
+    assert f"{model} ({name}, step {info['step']})" in systems and set(evaluate.baselines()) <= systems
     assert {r["id"] for r in rows} == {item.info["id"] for item in simulate.load_testset()}  # every item of the fixed test set
     assert int(train.read_metrics(CHECKPOINTS / path.stem)[-1]["step"]) == info["step"]  # the curves end where the weights were saved
 
