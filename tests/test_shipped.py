@@ -8,9 +8,10 @@ from hifigan_edu.data import simulate
 CHECKPOINTS = enhance.SHIPPED.parent
 
 
-@pytest.mark.parametrize(("model", "name"), [("HiFi-GAN", "gpu-budget"), ("HiFi-GAN", "cpu"), ("HiFi-GAN-2", "hifigan2-gpu-budget")])
-def test_shipped_checkpoint_loads_and_matches_its_documents(model, name):
-    path = CHECKPOINTS / f"{'hifigan-' if model == 'HiFi-GAN' else ''}{name}.pt"
+@pytest.mark.parametrize(("file", "model", "name"), [("hifigan-gpu-budget.pt", "HiFi-GAN", "gpu-budget"), ("hifigan-cpu.pt", "HiFi-GAN", "cpu"),
+                                                    ("hifigan2-gpu-budget.pt", "HiFi-GAN-2", "hifigan2-gpu-budget"), ("hifigan2-cpu.pt", "HiFi-GAN-2", "hifigan2-cpu")])
+def test_shipped_checkpoint_loads_and_matches_its_documents(file, model, name):
+    path = CHECKPOINTS / file
     assert path.stat().st_size <= 25 * 2**20  # the limit for a committed checkpoint
     _, config, info = enhance.load_generator(path)
     assert config.name == name and (config.model == "hifigan2") == (model == "HiFi-GAN-2")
