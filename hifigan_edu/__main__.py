@@ -64,15 +64,15 @@ def course_run(args: argparse.Namespace) -> None:
 
 
 def train_run(args: argparse.Namespace) -> None:
-    from hifigan_edu import config, train
+    from hifigan_edu import config, enhance, train
 
     runtime.set_threads()
     try:
-        c = config.load(args.config or runtime.get_profile())
+        c = config.load(args.config or runtime.get_profile(), args.set)
         run_dir = Path(args.run_dir or f"runs/{c.name}")
         print(f"training config {c.name!r} into {run_dir} ({'resuming' if args.resume else 'new run'})")
-        run = train.train(c, run_dir, resume=args.resume, max_steps=args.max_steps, max_minutes=args.max_minutes)
-    except (config.ConfigError, FileExistsError, FileNotFoundError, train.NonFiniteLoss) as err:
+        run = train.train(c, run_dir, resume=args.resume, max_steps=args.max_steps, max_minutes=args.max_minutes, init=args.init)
+    except (config.ConfigError, enhance.CheckpointError, FileExistsError, FileNotFoundError, train.NonFiniteLoss) as err:
         sys.exit(f"error: {err}")
     print(f"stopped at step {run.step} ({run.stage}) after {run.elapsed_s / 60:.1f} min of training in all; "
           f"checkpoint {run_dir / train.CHECKPOINT}, generator {run_dir / train.GENERATOR}, log {run_dir / train.METRICS}")
@@ -99,13 +99,10 @@ def evaluate_run(args: argparse.Namespace) -> None:
     systems = evaluate.baselines()
     for checkpoint in args.checkpoint:
         try:
-            G, c, info = enhance.load_generator(checkpoint)
+            enhancer = enhance.load_enhancer(checkpoint)
         except (ValueError, FileNotFoundError) as err:
             sys.exit(f"error: {err}")
-        name = f"{'HiFi-GAN-2' if c.model == 'hifigan2' else 'HiFi-GAN'} ({c.name}, step {info['step']})"
-        if name in systems:
-            name = f"{name} [{checkpoint}]"
-        systems[name] = lambda x, G=G, postnet=enhance.postnet_trained(c, info["step"]): enhance.enhance(G, x, postnet=postnet)
+        systems[enhancer.label if enhancer.label not in systems else f"{enhancer.label} [{checkpoint}]"] = enhancer
     out = Path(args.out)
     if (out / "evaluation.csv").exists() and not args.overwrite:
         sys.exit(f"error: {out / 'evaluation.csv'} exists; choose another --out or pass --overwrite.")
@@ -155,6 +152,9 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--resume", action="store_true", help="continue the run saved in --run-dir exactly")
     p.add_argument("--max-steps", type=int, help="stop after this many generator steps in this call (resume later)")
     p.add_argument("--max-minutes", type=float, help="stop at the first step that ends after this many minutes (resume later)")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                   help="change one config value, e.g. --set loss.l1_weight=100 (repeatable; repeat it with --resume)")
+    p.add_argument("--init", help="start a new run from this generator.pt's weights (fine-tuning) instead of random ones")
     p.set_defaults(func=train_run)
 
     p = commands.add_parser("enhance", help="enhance an audio file with a trained generator")

@@ -286,8 +286,9 @@ def validate(config: Config) -> Config:
     return config
 
 
-def load(name_or_path: str | Path) -> Config:
-    """A config by name (``"ci"``, ``"cpu"``, ``"full"``, ``"hifigan2-ci"``, ...) or a JSON file, checked.
+def load(name_or_path: str | Path, overrides: typing.Sequence[str] = ()) -> Config:
+    """A config by name (``"ci"``, ``"cpu"``, ``"full"``, ``"hifigan2-ci"``, ...) or a JSON file, checked,
+    with ``overrides`` such as ``"loss.l1_weight=100"`` applied (see :func:`override`).
 
     Raises:
         ConfigError: the file is missing, is not JSON, or fails the checks (the message says which key).
@@ -303,7 +304,41 @@ def load(name_or_path: str | Path) -> Config:
     except json.JSONDecodeError as err:
         raise ConfigError(f"{path} is not valid JSON: {err}") from err
     try:
-        return validate(from_dict(Config, data))
+        config = validate(from_dict(Config, data))
     except ConfigError as err:
         raise ConfigError(f"{path}: {err}") from None
+    return override(config, overrides) if overrides else config
+
+
+def override(config: Config, assignments: typing.Sequence[str]) -> Config:
+    """``config`` with each ``"dotted.key=value"`` of ``assignments`` set, checked like a file.
+
+    The value is read as JSON (``100``, ``1e-4``, ``true``, ``[1, 2]``) or else taken as a string,
+    so ``--set loss.l1_weight=100 --set stages.wavenet.lr_g=1e-4`` on the command line changes two
+    values of a named config without writing a new file.
+
+    Raises:
+        ConfigError: an assignment without ``=``, a key the config does not have, or a value that fails the checks.
+    """
+    data = config.to_dict()
+    for assignment in assignments:
+        key, sep, text = assignment.partition("=")
+        if not sep:
+            raise ConfigError(f"--set {assignment!r}: write it as key=value, e.g. loss.l1_weight=100")
+        parts = key.strip().split(".")
+        node = data
+        for depth, part in enumerate(parts):
+            if not isinstance(node, dict) or part not in node:
+                known = ", ".join(node) if isinstance(node, dict) else f"none: {'.'.join(parts[:depth])} is a value"
+                raise ConfigError(f"--set {assignment!r}: no key {'.'.join(parts[: depth + 1])!r}; the keys there are {known}")
+            if depth < len(parts) - 1:
+                node = node[part]
+        try:
+            node[parts[-1]] = json.loads(text)
+        except json.JSONDecodeError:
+            node[parts[-1]] = text
+    try:
+        return validate(from_dict(Config, data))
+    except ConfigError as err:
+        raise ConfigError(f"--set {' '.join(assignments)}: {err}") from None
 

@@ -10,6 +10,7 @@ either side, so memory stays bounded and the result equals processing the whole 
 from __future__ import annotations
 
 import warnings
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -104,6 +105,37 @@ def enhance(G: hifigan.Generator, x: np.ndarray, chunk_s: float = 10.0, postnet:
     return out
 
 
+@dataclass(frozen=True)
+class Enhancer:
+    """A generator ready to use: ``enhancer(x)`` maps (T,) degraded audio at 16 kHz to (T,) enhanced.
+
+    Attributes:
+        G: the generator, in eval mode.
+        postnet: use its postnet's output; False for a generator stopped before stage ``postnet``,
+            whose postnet is still random (then the WaveNet's output is the result).
+        label: its name in evaluation tables and listening widgets, e.g. ``"HiFi-GAN (gpu-budget, step 3626)"``.
+        config: the config it was trained with (None for a generator built in a notebook).
+        info: the checkpoint's other fields: ``step``, ``elapsed_s``, ...
+    """
+
+    G: hifigan.Generator
+    postnet: bool
+    label: str
+    config: cfg.Config | None = None
+    info: dict = field(default_factory=dict)
+
+    def __call__(self, x: np.ndarray, chunk_s: float = 10.0) -> np.ndarray:
+        return enhance(self.G, x, chunk_s, self.postnet)
+
+
+def load_enhancer(path: str | Path, device: str | torch.device = "cpu") -> Enhancer:
+    """The generator saved at ``path`` (see :func:`load_generator`, which raises the same errors),
+    using its postnet only if it was trained, and labelled "<model> (<config>, step <N>)"."""
+    G, config, info = load_generator(path, device)
+    model = "HiFi-GAN-2" if config.model == "hifigan2" else "HiFi-GAN"
+    return Enhancer(G, postnet_trained(config, info["step"]), f"{model} ({config.name}, step {info['step']})", config, info)
+
+
 def enhance_file(src: str | Path, dst: str | Path, checkpoint: str | Path = SHIPPED, overwrite: bool = False,
                  chunk_s: float = 10.0) -> list[str]:  # fmt: skip
     """Enhance audio file ``src`` into ``dst`` (16-bit, 16 kHz); returns notes on what was converted.
@@ -123,15 +155,14 @@ def enhance_file(src: str | Path, dst: str | Path, checkpoint: str | Path = SHIP
         raise ValueError(f"the output {dst} is the input file; choose another output path (the input is never overwritten).")
     if dst.exists() and not overwrite:
         raise FileExistsError(f"{dst} exists; choose another output path or pass --overwrite.")
-    G, config, info = load_generator(checkpoint)
+    enhancer = load_enhancer(checkpoint)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", AudioConversionWarning)
         x = load(src)
     notes = [str(w.message) for w in caught if issubclass(w.category, AudioConversionWarning)]
-    postnet = postnet_trained(config, info["step"])
-    if not postnet:
-        notes.append(f"the checkpoint stopped at step {info['step']}, before stage postnet: its untrained postnet was skipped")
-    y = enhance(G, x, chunk_s, postnet)
+    if not enhancer.postnet:
+        notes.append(f"the checkpoint stopped at step {enhancer.info['step']}, before stage postnet: its untrained postnet was skipped")
+    y = enhancer(x, chunk_s)
     peak = float(np.abs(y).max()) if len(y) else 0.0
     if peak > 0.999:
         y = y * (0.999 / peak)

@@ -39,6 +39,7 @@ from tqdm.auto import tqdm
 from hifigan_edu import config as cfg
 from hifigan_edu import hifigan, hifigan2
 from hifigan_edu.audio import SAMPLE_RATE, si_sdr
+from hifigan_edu.enhance import load_generator
 from hifigan_edu.files import atomic_path
 
 CHECKPOINT = "checkpoint.pt"  # everything needed to resume
@@ -233,19 +234,20 @@ class Run:
     elapsed_s: float = 0.0  # training time over all sessions
     stage_objects: dict[str, object] | None = None  # optimisers and schedules of the current stage
     stage: str = ""
+    init: str = ""  # the checkpoint whose generator weights the run started from ("" for random weights)
 
 
 def save_checkpoint(run: Run, run_dir: Path) -> Path:
     """Write ``checkpoint.pt`` (to resume) and ``generator.pt`` (to enhance), each atomically."""
     state = {
         "kind": "hifigan-checkpoint", "config": run.config.to_dict(), "step": run.step, "batch": run.batch,
-        "elapsed_s": run.elapsed_s, "stage": run.stage, "generator": run.G.state_dict(), "discriminators": run.D.state_dict(),
+        "elapsed_s": run.elapsed_s, "stage": run.stage, "init": run.init, "generator": run.G.state_dict(), "discriminators": run.D.state_dict(),
         "stage_objects": {k: v.state_dict() for k, v in (run.stage_objects or {}).items()}, "rng": rng_state(),
     }  # fmt: skip
     with atomic_path(run_dir / CHECKPOINT) as tmp:
         torch.save(state, tmp)
     export = {"kind": "hifigan-generator", "config": state["config"], "step": run.step, "elapsed_s": run.elapsed_s,
-              "generator": run.G.state_dict()}  # fmt: skip
+              "init": run.init, "generator": run.G.state_dict()}  # fmt: skip
     with atomic_path(run_dir / GENERATOR) as tmp:
         torch.save(export, tmp)
     return run_dir / CHECKPOINT
@@ -267,20 +269,38 @@ def config_differences(a: dict, b: dict, prefix: str = "") -> list[str]:
 RESUMABLE_CHANGES = ("train.log_every", "train.valid_every", "train.checkpoint_every", "data.workers")
 
 
-def start_run(config: cfg.Config, run_dir: Path, resume: bool, device: torch.device) -> Run:
+def start_run(config: cfg.Config, run_dir: Path, resume: bool, device: torch.device, init: str | Path | None = None) -> Run:
     """A fresh run, or the one saved in ``run_dir`` with ``resume``.
+
+    A fresh run with ``init`` (a ``generator.pt`` or ``checkpoint.pt``) starts its generator from
+    that checkpoint's weights instead of random ones, and goes through ``config``'s stages from
+    step 0: fine-tuning, e.g. the shipped generator with another loss weight.
 
     Raises:
         FileExistsError: ``run_dir`` holds a checkpoint and ``resume`` is false (nothing is overwritten).
-        FileNotFoundError: ``resume`` without a checkpoint.
-        cfg.ConfigError: the checkpoint was trained with another config (names the keys that differ).
+        FileNotFoundError: ``resume`` without a checkpoint, or no file at ``init``.
+        cfg.ConfigError: the checkpoint was trained with another config (names the keys that differ), or
+            ``init``'s generator is not the one ``config`` builds, or ``init`` is given with ``resume``.
     """
     path = run_dir / CHECKPOINT
     if path.exists() and not resume:
         raise FileExistsError(f"{path} exists; pass --resume to continue that run, or choose another --run-dir.")
+    if init is not None and resume:
+        raise cfg.ConfigError("--init starts a new run from a generator's weights; a resumed run has its own. Drop --init or --resume.")
     torch.manual_seed(config.train.seed)
     G, D = hifigan.build(config)
     run = Run(config, G.to(device), D.to(device))
+    if init is not None:
+        if not Path(init).is_file():
+            raise FileNotFoundError(f"--init: no checkpoint at {init}; give a generator.pt (or checkpoint.pt) that `train` wrote.")
+        source, source_config, _ = load_generator(init)
+        keys = ("model", "generator") + (("conditioning",) if config.model == "hifigan2" else ())
+        differ = config_differences({k: source_config.to_dict()[k] for k in keys}, {k: config.to_dict()[k] for k in keys})
+        if differ:
+            raise cfg.ConfigError(f"--init {init}: its generator is not the one config {config.name!r} builds; "
+                                  f"differences: {'; '.join(differ)}. Choose a config with the same generator.")  # fmt: skip
+        run.G.load_state_dict(source.state_dict())
+        run.init = str(init)
     if not resume:
         return run
     if not path.exists():
@@ -294,6 +314,7 @@ def start_run(config: cfg.Config, run_dir: Path, resume: bool, device: torch.dev
     run.G.load_state_dict(state["generator"])
     run.D.load_state_dict(state["discriminators"])
     run.step, run.batch, run.elapsed_s, run.stage = state["step"], state["batch"], state["elapsed_s"], state["stage"]
+    run.init = state.get("init", "")  # checkpoints from before --init existed have none
     if run.stage and run.stage != "done":
         run.stage_objects = optimisers(config, run.stage, run.G, run.D)
         for key, obj in run.stage_objects.items():
@@ -325,8 +346,11 @@ def read_metrics(run_dir: Path) -> list[dict[str, str]]:
 
 
 def train(config: cfg.Config, run_dir: str | Path, resume: bool = False, device: torch.device | None = None,
-          max_steps: int | None = None, max_minutes: float | None = None, progress: bool = True) -> Run:  # fmt: skip
+          max_steps: int | None = None, max_minutes: float | None = None, progress: bool = True,
+          init: str | Path | None = None) -> Run:  # fmt: skip
     """Train ``config`` into ``run_dir`` (checkpoint, generator export, metrics.csv); returns the run.
+
+    ``init`` starts a new run from another checkpoint's generator weights (see :func:`start_run`).
 
     ``max_steps`` stops early after that many generator steps in this call, ``max_minutes``
     after the first step that ends past that much wall time (for a lease of fixed length); either
@@ -336,7 +360,7 @@ def train(config: cfg.Config, run_dir: str | Path, resume: bool = False, device:
     called = time.perf_counter()  # --max-minutes counts from here, setup included
     run_dir = Path(run_dir)
     device = device or torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    run = start_run(config, run_dir, resume, device)
+    run = start_run(config, run_dir, resume, device, init)
     run_dir.mkdir(parents=True, exist_ok=True)
     total = sum(config.stages[name].steps for name in config.stage_names)
     autocast = autocast_for(config, device)

@@ -1,5 +1,6 @@
 """Training configs: the shipped ones load, and mistakes get messages that name the key."""
 
+import dataclasses
 import json
 
 import pytest
@@ -98,3 +99,20 @@ def test_missing_and_broken_files(tmp_path):
     path.write_text("{")
     with pytest.raises(config.ConfigError, match="not valid JSON"):
         config.load(path)
+
+
+def test_overrides_change_one_value_and_are_checked():
+    c = config.load("cpu", ["loss.l1_weight=100", "stages.wavenet.lr_g=1e-4", "train.precision=bf16"])
+    assert (c.loss.l1_weight, c.stages["wavenet"].lr_g, c.train.precision) == (100.0, 1e-4, "bf16")
+    assert dataclasses.replace(c, loss=config.load("cpu").loss, stages=config.load("cpu").stages,
+                               train=config.load("cpu").train) == config.load("cpu")  # fmt: skip
+    with pytest.raises(config.ConfigError, match=r"no key 'loss.l1'; the keys there are l1_weight, spectral_weight"):
+        config.load("cpu", ["loss.l1=3"])
+    with pytest.raises(config.ConfigError, match=r"no key 'loss.l1_weight.x'; .* loss.l1_weight is a value"):
+        config.load("cpu", ["loss.l1_weight.x=3"])
+    with pytest.raises(config.ConfigError, match=r"write it as key=value"):
+        config.load("cpu", ["loss.l1_weight"])
+    with pytest.raises(config.ConfigError, match=r"config.loss.l1_weight should be float, got str 'much'"):
+        config.load("cpu", ["loss.l1_weight=much"])
+    with pytest.raises(config.ConfigError, match=r"stages.wavenet.lr_end_factor must lie in \[0, 1\]"):
+        config.load("cpu", ["stages.wavenet.lr_end_factor=2"])

@@ -28,6 +28,9 @@ def test_chunked_enhancement_equals_the_whole_file(export):
     np.testing.assert_allclose(chunked, whole, atol=1e-6)
     chunked = enhance.enhance(G, x, chunk_s=0.1)
     np.testing.assert_allclose(chunked, whole, atol=1e-6)
+    enhancer = enhance.load_enhancer(export)  # step 7 of 2 + 2 + 2: past stage postnet, so the postnet is used
+    assert enhancer.postnet and enhancer.label == "HiFi-GAN (tiny, step 7)"
+    np.testing.assert_allclose(enhancer(x, chunk_s=0.1), whole, atol=1e-6)
 
 
 def test_a_stereo_44k_file_is_converted_with_notes(export, tmp_path):
@@ -83,3 +86,6 @@ def test_a_generator_stopped_before_the_postnet_stage_skips_its_postnet(tiny_con
     with torch.no_grad():
         wavenet_only = G(torch.from_numpy(audio.load(src))[None, None], postnet=False)[0][0, 0].numpy()
     np.testing.assert_allclose(audio.load(tmp_path / "out.wav"), wavenet_only, atol=1e-4)  # 16-bit file
+    early = enhance.load_enhancer(tmp_path / train.GENERATOR)  # what `evaluate` and the notebooks use: the same choice
+    assert not early.postnet and early.label == "HiFi-GAN (tiny, step 2)" and early.info["step"] == 2
+    np.testing.assert_allclose(early(audio.load(src)), wavenet_only, atol=1e-6)

@@ -13,15 +13,16 @@ CHECKPOINTS = enhance.SHIPPED.parent
 def test_shipped_checkpoint_loads_and_matches_its_documents(file, model, name):
     path = CHECKPOINTS / file
     assert path.stat().st_size <= 25 * 2**20  # the limit for a committed checkpoint
-    _, config, info = enhance.load_generator(path)
-    assert config.name == name and (config.model == "hifigan2") == (model == "HiFi-GAN-2")
+    enhancer = enhance.load_enhancer(path)
+    step = enhancer.info["step"]
+    assert enhancer.config.name == name and enhancer.label == f"{model} ({name}, step {step})"
     readme = (CHECKPOINTS / "README.md").read_text()
-    assert f"`{path.name}`: {model}, `{name}` config, step {info['step']:,d} of" in readme  # the README names the step the file holds
+    assert f"`{path.name}`: {model}, `{name}` config, step {step:,d} of" in readme  # the README names the step the file holds
     rows = evaluate.read(CHECKPOINTS / path.stem / "evaluation.csv")
     systems = {r["system"] for r in rows}
-    assert f"{model} ({name}, step {info['step']})" in systems and set(evaluate.baselines()) <= systems
+    assert enhancer.label in systems and set(evaluate.baselines()) <= systems
     assert {r["id"] for r in rows} == {item.info["id"] for item in simulate.load_testset()}  # every item of the fixed test set
-    assert int(train.read_metrics(CHECKPOINTS / path.stem)[-1]["step"]) == info["step"]  # the curves end where the weights were saved
+    assert int(train.read_metrics(CHECKPOINTS / path.stem)[-1]["step"]) == step  # the curves end where the weights were saved
 
 
 def test_the_default_is_the_gpu_trained_one():

@@ -1,6 +1,7 @@
 """The trainer: two separate passes, exact resume, NaN stop, no overwriting, atomic checkpoints."""
 
 import dataclasses
+import json
 
 import pytest
 import torch
@@ -109,6 +110,42 @@ def test_no_overwrite_and_no_resume_with_another_config(tiny_config, tmp_path):
         train.train(other, tmp_path, resume=True, progress=False)
     with pytest.raises(FileNotFoundError, match="start without --resume"):
         train.train(tiny_config, tmp_path / "empty", resume=True, progress=False)
+
+
+def test_init_starts_a_new_run_from_a_generators_weights(tiny_config, tmp_path):
+    trained = train.train(tiny_config, tmp_path / "a", max_steps=2, progress=False)
+    finer = dataclasses.replace(tiny_config, loss=dataclasses.replace(tiny_config.loss, l1_weight=100.0))
+    tuned = train.train(finer, tmp_path / "b", max_steps=1, progress=False, init=tmp_path / "a" / train.GENERATOR)
+    assert tuned.step == 1 and tuned.stage == "wavenet" and tuned.init == str(tmp_path / "a" / train.GENERATOR)
+    # the weights it started from are the trained ones: one step moved them only a little
+    start, after = snapshot(trained.G), snapshot(tuned.G)
+    assert all(torch.allclose(start[k], after[k], atol=1e-2) for k in start) and not same(start, after)
+    assert torch.load(tmp_path / "b" / train.GENERATOR, weights_only=False)["init"] == tuned.init
+    assert train.train(finer, tmp_path / "b", resume=True, max_steps=1, progress=False).init == tuned.init  # kept on resume
+    with pytest.raises(config.ConfigError, match="Drop --init or --resume"):
+        train.train(finer, tmp_path / "b", resume=True, progress=False, init=tmp_path / "a" / train.GENERATOR)
+    wider = dataclasses.replace(tiny_config, generator=dataclasses.replace(tiny_config.generator, channels=6))
+    with pytest.raises(config.ConfigError, match=r"not the one config 'tiny' builds; differences: generator.channels: 4 -> 6"):
+        train.train(wider, tmp_path / "c", progress=False, init=tmp_path / "a" / train.GENERATOR)
+    with pytest.raises(FileNotFoundError, match="--init: no checkpoint at .*none.pt; give a generator.pt"):
+        train.train(finer, tmp_path / "d", progress=False, init=tmp_path / "none.pt")
+
+
+def test_the_train_command_takes_overrides_and_an_init(tiny_config, tmp_path, capsys):
+    from hifigan_edu.__main__ import main
+
+    path = tmp_path / "tiny.json"
+    path.write_text(json.dumps(tiny_config.to_dict()))
+    main(["train", "--config", str(path), "--run-dir", str(tmp_path / "a"), "--max-steps", "1"])
+    main(["train", "--config", str(path), "--run-dir", str(tmp_path / "b"), "--max-steps", "1",
+          "--set", "loss.l1_weight=50", "--init", str(tmp_path / "a" / train.GENERATOR)])  # fmt: skip
+    saved = torch.load(tmp_path / "b" / train.CHECKPOINT, weights_only=False)
+    assert saved["config"]["loss"]["l1_weight"] == 50.0 and saved["init"] == str(tmp_path / "a" / train.GENERATOR)
+    assert "stopped at step 1" in capsys.readouterr().out
+    with pytest.raises(SystemExit, match=r"error: .*loss.l1_weight: 50.0 -> 20.0"):  # a resume repeats the --set
+        main(["train", "--config", str(path), "--run-dir", str(tmp_path / "b"), "--resume"])
+    with pytest.raises(SystemExit, match=r"error: --set 'loss.l1=3': no key 'loss.l1'"):
+        main(["train", "--config", str(path), "--run-dir", str(tmp_path / "c"), "--set", "loss.l1=3"])
 
 
 def test_a_nan_loss_stops_training_and_keeps_the_last_good_checkpoint(tiny_config, tmp_path, monkeypatch):
