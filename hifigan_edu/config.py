@@ -106,6 +106,10 @@ class DataConfig:
     rirs: int = 256  # size of the training room bank; 0 trains denoising only
     snr_range: tuple[float, float] = (-5.0, 25.0)
     noise_types: tuple[str, ...] = ("colored", "hum", "fan", "babble")
+    # Speed perturbation of the clean speech (our choice; the paper trains on DAPS's 20 real
+    # speakers). Nine synthetic training voices are few: new sentences of them enhance as well as
+    # the training ones, unseen voices far worse (docs/benchmarks.md). (1.0, 1.0) turns it off.
+    speed_range: tuple[float, float] = (1.0, 1.0)
     workers: int = 2  # DataLoader worker processes (0: make the batches in the training process)
     valid_items: int = 8  # fixed validation clips, from the valid speakers
     valid_seconds: float = 2.0
@@ -263,6 +267,9 @@ def validate(config: Config) -> Config:
     problems += [f"{key} must be >= 1" for key, value in sizes.items() if value < 1]
     if config.data.workers < 0 or config.data.rirs < 0:
         problems.append("data.workers and data.rirs must be >= 0")
+    low, high = config.data.speed_range
+    if not 0.5 <= low <= high <= 2.0:
+        problems.append("data.speed_range must be [low, high] with 0.5 <= low <= high <= 2 ([1, 1] turns it off)")
     for name, stage in config.stages.items():
         if stage.steps < 0 or stage.lr_g < 0:
             problems.append(f"stages.{name}: steps and lr_g must be >= 0")

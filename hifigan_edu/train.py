@@ -150,7 +150,7 @@ def batches(config: cfg.Config, start: int, device: torch.device) -> Iterator[tu
 
     d = config.data
     data = PairDataset("train", round(d.segment_s * SAMPLE_RATE), length=2**62, seed=config.train.seed, rirs=d.rirs,
-                       snr_range=d.snr_range, noise_types=d.noise_types)  # fmt: skip
+                       snr_range=d.snr_range, noise_types=d.noise_types, speed_range=d.speed_range)  # fmt: skip
     loader = torch.utils.data.DataLoader(data, batch_size=d.batch_size, sampler=range(start * d.batch_size, 2**62),
                                          num_workers=d.workers, persistent_workers=d.workers > 0)  # fmt: skip
     for batch in loader:

@@ -4,6 +4,7 @@
 #   bash scripts/gpu_lease.sh OUT_DIR SECONDS [RUN_DIR]
 #   CONFIG=hifigan2-gpu-budget bash scripts/gpu_lease.sh OUT_DIR SECONDS     # HiFi-GAN-2 at the same budget
 #   MAX_STEPS=N bash scripts/gpu_lease.sh ...    # also stop after N generator steps in this lease
+#   TRAIN_ARGS="--set data.speed_range=[0.85,1.15]" bash scripts/gpu_lease.sh ...   # more arguments for `train`
 #
 # SECONDS is the whole script's wall time: what the check leaves of it, less a minute spare
 # (start-up, the last validation, checkpoint and exit), goes to training. With RUN_DIR (an earlier lease's
@@ -40,8 +41,9 @@ fi
 left=$((budget - SECONDS - 60))  # a minute spare: start-up, the last validation, checkpoint and exit
 [ "$left" -ge 30 ] || { echo "only $left s left for training: stopping" >&2; exit 1; }
 minutes=$(python3 -c "print($left / 60)")
+read -r -a extra <<<"${TRAIN_ARGS:-}"  # split on spaces only: no glob expansion of [...]
 echo "training $config for $minutes min"
-python3 -m hifigan_edu train --config "$config" --run-dir "$out/run" ${resume:+--resume} ${MAX_STEPS:+--max-steps "$MAX_STEPS"} --max-minutes "$minutes" >"$out/train.log" 2>&1
+python3 -m hifigan_edu train --config "$config" --run-dir "$out/run" ${resume:+--resume} ${MAX_STEPS:+--max-steps "$MAX_STEPS"} --max-minutes "$minutes" "${extra[@]}" >"$out/train.log" 2>&1
 status=$?
 tail -n 3 "$out/train.log"
 exit $status

@@ -79,6 +79,7 @@ def write(tmp_path, change):
         (lambda d: d["data"].update(segment_s=0.25), r"segment_s must be >= 0.5 s: the mel discriminator"),
         (lambda d: d["data"].update(valid_seconds=0.05), r"valid_seconds is shorter than the largest spectral loss window"),
         (lambda d: d["data"].update(valid_items=0), r"data.valid_items must be >= 1"),
+        (lambda d: d["data"].update(speed_range=[1.2, 0.8]), r"data.speed_range must be \[low, high\] with 0.5 <= low <= high <= 2"),
         (lambda d: d["stages"]["adversarial"].update(lr_end_factor=1.5), r"stages.adversarial.lr_end_factor must lie in \[0, 1\]"),
         (lambda d: d["stages"]["predictor"].update(steps=10), r"stages.predictor trains HiFi-GAN-2's MFCC predictor"),
         (lambda d: d.update(model="hifigan3"), r"config.model = 'hifigan3': choose one of 'hifigan', 'hifigan2'"),

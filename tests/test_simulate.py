@@ -50,6 +50,25 @@ def test_dataset_items_are_pure_functions_of_seed_and_index(dataset):
     assert simulate.SNR_RANGE[0] <= a["snr_db"] <= simulate.SNR_RANGE[1]
 
 
+def test_change_speed_moves_pitch_and_length_by_the_factor():
+    t = np.arange(16_000) / 16_000
+    tone = np.sin(2 * np.pi * 200 * t).astype(np.float32)
+    faster = simulate.change_speed(tone, 1.1)
+    assert len(faster) == pytest.approx(16_000 / 1.1, abs=2)
+    spectrum = np.abs(np.fft.rfft(faster * np.hanning(len(faster))))
+    assert np.argmax(spectrum) * 16_000 / len(faster) == pytest.approx(220, abs=2)
+    assert simulate.change_speed(tone, 1.001) is tone  # rounds to 16,000 Hz: untouched
+
+
+def test_speed_perturbation_changes_the_voice_and_keeps_items_pure(dataset, cache):
+    plain = simulate.PairDataset("train", segment=8000, length=20, seed=3, rirs=4, cache_dir=cache, speed_range=(1.0, 1.0))
+    assert all(torch.equal(plain[i]["clean"], dataset[i]["clean"]) for i in range(3))  # (1, 1) draws no factor: the default items
+    varied = simulate.PairDataset("train", segment=8000, length=20, seed=3, rirs=4, cache_dir=cache, speed_range=(0.85, 1.15))
+    a = varied[5]
+    assert a["clean"].shape == (1, 8000) and torch.equal(a["clean"], varied[5]["clean"])
+    assert not torch.equal(a["clean"], dataset[5]["clean"])
+
+
 def test_dataset_batches_with_a_dataloader(dataset):
     batch = next(iter(torch.utils.data.DataLoader(dataset, batch_size=4)))
     assert batch["degraded"].shape == (4, 1, 8000)

@@ -28,7 +28,7 @@ import torch
 from torch.utils.data import Dataset
 from tqdm.auto import tqdm
 
-from hifigan_edu.audio import SAMPLE_RATE, load, save
+from hifigan_edu.audio import SAMPLE_RATE, load, resample, save
 from hifigan_edu.data import corpus, rooms
 from hifigan_edu.data.noise import NOISE_TYPES, make_noise, mix_at_snr
 from hifigan_edu.data.rooms import reverberate, simulate_rir
@@ -120,12 +120,24 @@ class RIRBank:
         return len(self.rirs)
 
 
+def change_speed(x: np.ndarray, factor: float) -> np.ndarray:
+    """(T,) speech played ``factor`` times faster: (about T / factor,), pitch and formants times ``factor``.
+
+    It is resampled as if it had been recorded at ``factor`` x 16 kHz (rounded to 100 Hz, so the
+    resampler's rational ratio stays small): the speed perturbation of Ko et al. (Interspeech 2015).
+    """
+    rate = round(SAMPLE_RATE * factor / 100) * 100
+    return x if rate == SAMPLE_RATE else resample(x, rate, SAMPLE_RATE)
+
+
 class PairDataset(Dataset):
     """(degraded, clean) segment pairs made on the fly; item ``i`` is a pure function of (seed, i).
 
     Each item: a random utterance of ``split`` cut (or zero-padded) to ``segment`` samples, a
     random RIR of the split's bank of ``rirs`` rooms (``rirs=0``: no reverberation, denoising
-    only), a random noise type and an SNR uniform in ``snr_range``.
+    only), a random noise type and an SNR uniform in ``snr_range``. With ``speed_range`` other
+    than (1, 1) the utterance is first played faster or slower by a factor uniform in that range
+    (:func:`change_speed`), which moves its pitch and formants: new voices from the same speakers.
     Returns a dict of ``degraded`` and ``clean`` tensors of shape (1, segment), and the
     conditions (noise_type, snr_db, rt60_measured, drr_db).
     """
@@ -141,6 +153,7 @@ class PairDataset(Dataset):
         noise_types: tuple[str, ...] = NOISE_TYPES,
         corpus_dir: Path = corpus.STARTER_DIR,
         cache_dir: Path = CACHE_DIR,
+        speed_range: tuple[float, float] = (1.0, 1.0),
     ) -> None:
         rows = corpus.utterances(corpus_dir, split)
         if not rows:
@@ -149,7 +162,7 @@ class PairDataset(Dataset):
         self.bank = RIRBank(split, rirs, cache_dir=cache_dir) if rirs else None
         self.babble = corpus.babble_clips("test" if split == "test" else "train", corpus_dir)
         self.segment, self.length, self.seed = segment, length, seed
-        self.snr_range, self.noise_types = snr_range, noise_types
+        self.snr_range, self.noise_types, self.speed_range = snr_range, noise_types, speed_range
 
     def __len__(self) -> int:
         return self.length
@@ -158,6 +171,8 @@ class PairDataset(Dataset):
         """Item ``i`` as numpy arrays with its conditions."""
         rng = np.random.default_rng([self.seed, i])
         speech = self.speech[int(rng.integers(len(self.speech)))]
+        if self.speed_range != (1.0, 1.0):  # drawn only when asked, so runs without it keep their items
+            speech = change_speed(speech, float(rng.uniform(*self.speed_range)))
         if len(speech) >= self.segment:
             start = int(rng.integers(len(speech) - self.segment + 1))
             speech = speech[start : start + self.segment]
