@@ -131,6 +131,13 @@ def test_init_starts_a_new_run_from_a_generators_weights(tiny_config, tmp_path):
         train.train(finer, tmp_path / "d", progress=False, init=tmp_path / "none.pt")
 
 
+def test_training_batches_follow_the_configs_speed_range(tiny_config):
+    cpu = torch.device("cpu")
+    faster = dataclasses.replace(tiny_config, data=dataclasses.replace(tiny_config.data, speed_range=(1.2, 1.2)))
+    plain, varied = next(train.batches(tiny_config, 0, cpu))[1], next(train.batches(faster, 0, cpu))[1]
+    assert plain.shape == varied.shape and not torch.equal(plain, varied)
+
+
 def test_the_train_command_takes_overrides_and_an_init(tiny_config, tmp_path, capsys):
     from hifigan_edu.__main__ import main
 

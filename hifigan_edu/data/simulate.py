@@ -162,7 +162,7 @@ class PairDataset(Dataset):
         self.bank = RIRBank(split, rirs, cache_dir=cache_dir) if rirs else None
         self.babble = corpus.babble_clips("test" if split == "test" else "train", corpus_dir)
         self.segment, self.length, self.seed = segment, length, seed
-        self.snr_range, self.noise_types, self.speed_range = snr_range, noise_types, speed_range
+        self.snr_range, self.noise_types, self.speed_range = snr_range, noise_types, tuple(speed_range)
 
     def __len__(self) -> int:
         return self.length
