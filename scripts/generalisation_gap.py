@@ -30,15 +30,12 @@ SENTENCES_PER_VOICE = 4
 
 def unread_sentences(per_voice: int = SENTENCES_PER_VOICE) -> list[np.ndarray]:
     """Each training voice of the starter corpus reading the next ``per_voice`` sentences of its
-    list (`corpus.build_speech` deals them out), which the starter build stopped before."""
-    sentences = corpus.read_sentences()
-    np.random.default_rng(0).shuffle(sentences)  # as `data build` does with its default seed
+    reading list (`corpus.reading_lists`), which the starter build stopped before."""
     rows = corpus.utterances(corpus.STARTER_DIR, "train")
     out = []
-    for i, voice in enumerate(corpus.VOICES):
+    for voice, mine in zip(corpus.VOICES, corpus.reading_lists()):  # the lists of `data build`'s default seed
         if voice.split != "train":
             continue
-        mine = sentences[i :: len(corpus.VOICES)]
         read = {r["text"] for r in rows if r["speaker"] == voice.speaker}
         assert read == set(mine[: len(read)]), f"{voice.speaker}: the starter corpus was built with another seed"
         out += [corpus.normalize(corpus.synthesize(voice, text)) for text in mine[len(read) : len(read) + per_voice]]

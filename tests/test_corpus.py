@@ -128,3 +128,12 @@ def test_cli_never_overwrites_the_sentence_list_silently():
     with pytest.raises(SystemExit, match="--overwrite"):
         main(["data", "sentences"])
     assert corpus.SENTENCES_FILE.read_bytes() == before
+
+
+def test_each_voice_of_the_starter_corpus_read_the_start_of_its_own_reading_list():
+    lists = corpus.reading_lists()
+    assert len(lists) == len(corpus.VOICES) and not set(lists[0]) & set(lists[1])  # dealt out: no sentence twice
+    rows = corpus.utterances(corpus.STARTER_DIR)
+    for voice, lines in zip(corpus.VOICES, lists):
+        read = [r["text"] for r in sorted(rows, key=lambda r: r["utterance_id"]) if r["speaker"] == voice.speaker]
+        assert read and read == lines[: len(read)], voice.speaker

@@ -284,15 +284,21 @@ def missing_tools(voices: Iterable[Voice] = VOICES) -> list[str]:
     return sorted(p for p in problems if p)
 
 
-def build_speech(out_dir: Path, seconds_per_voice: float, seed: int = 0, workers: int = 2) -> list[dict[str, object]]:
-    """Synthesise every voice of :data:`VOICES` into ``out_dir/speech`` and write ``manifest.csv``.
+def reading_lists(seed: int = 0) -> list[list[str]]:
+    """The sentences each voice of :data:`VOICES` reads, in order (a build stops when it has enough).
 
     Voice ``i`` reads the shuffled sentence list from position ``i`` in steps of ``len(VOICES)``,
     so no two voices read the same sentence.
     """
     sentences = read_sentences()
     np.random.default_rng(seed).shuffle(sentences)
-    jobs = [(v, sentences[i :: len(VOICES)], seconds_per_voice, out_dir) for i, v in enumerate(VOICES)]
+    return [sentences[i :: len(VOICES)] for i in range(len(VOICES))]
+
+
+def build_speech(out_dir: Path, seconds_per_voice: float, seed: int = 0, workers: int = 2) -> list[dict[str, object]]:
+    """Synthesise every voice of :data:`VOICES` into ``out_dir/speech`` (its :func:`reading_lists`)
+    and write ``manifest.csv``."""
+    jobs = [(v, lines, seconds_per_voice, out_dir) for v, lines in zip(VOICES, reading_lists(seed))]
     with ProcessPoolExecutor(workers) as pool:
         futures = [pool.submit(_speak_voice, *job) for job in jobs]
         rows = [r for f in tqdm(futures, desc="voices", unit="voice") for r in f.result()]
