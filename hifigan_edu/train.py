@@ -295,7 +295,8 @@ def start_run(config: cfg.Config, run_dir: Path, resume: bool, device: torch.dev
             raise FileNotFoundError(f"--init: no checkpoint at {init}; give a generator.pt (or checkpoint.pt) that `train` wrote.")
         source, source_config, _ = load_generator(init)
         keys = ("model", "generator") + (("conditioning",) if config.model == "hifigan2" else ())
-        differ = config_differences({k: source_config.to_dict()[k] for k in keys}, {k: config.to_dict()[k] for k in keys})
+        source_dict, config_dict = source_config.to_dict(), config.to_dict()
+        differ = config_differences({k: source_dict[k] for k in keys}, {k: config_dict[k] for k in keys})
         if differ:
             raise cfg.ConfigError(f"--init {init}: its generator is not the one config {config.name!r} builds; "
                                   f"differences: {'; '.join(differ)}. Choose a config with the same generator.")  # fmt: skip
