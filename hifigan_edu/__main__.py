@@ -119,7 +119,7 @@ def main(argv: list[str] | None = None) -> None:
     data_commands = data.add_subparsers(required=True, metavar="{sentences,build,info}")
 
     p = data_commands.add_parser("sentences", help="extract the sentence list from Debian's fortunes")
-    p.add_argument("--n", type=int, default=3000)
+    p.add_argument("--n", type=int, default=6000)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--overwrite", action="store_true")
     p.set_defaults(func=data_sentences)

@@ -107,8 +107,9 @@ class DataConfig:
     snr_range: tuple[float, float] = (-5.0, 25.0)
     noise_types: tuple[str, ...] = ("colored", "hum", "fan", "babble")
     # Speed perturbation of the clean speech (our choice; the paper trains on DAPS's 20 real
-    # speakers). Nine synthetic training voices are few: new sentences of them enhance as well as
-    # the training ones, unseen voices far worse (docs/benchmarks.md). (1.0, 1.0) turns it off.
+    # speakers). Synthetic training voices are few (9, then 17 in the corpus's second edition):
+    # new sentences of them enhance as well as the training ones, unseen voices far worse
+    # (docs/benchmarks.md). (1.0, 1.0) turns it off.
     speed_range: tuple[float, float] = (1.0, 1.0)
     workers: int = 2  # DataLoader worker processes (0: make the batches in the training process)
     valid_items: int = 8  # fixed validation clips, from the valid speakers

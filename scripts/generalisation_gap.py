@@ -3,11 +3,14 @@
 Scores a generator on 2 s training-style pairs (the `PairDataset` recipe: random SNR in
 -5..25 dB, random noise type) in four settings, each changing one thing:
 
-1. the training voices reading their training sentences, in the 64 training rooms;
+1. the training voices of the corpus's first edition (the nine every shipped generator trained
+   on) reading their training sentences, in the 64 training rooms;
 2. the same, in 192 rooms it never saw (rooms 64-255 of a 256-room training bank);
-3. the training voices reading sentences they never read (synthesised here; needs the TTS
-   engines of `data build`, else the row is skipped), in those unseen rooms;
-4. the validation voices, in the validation rooms.
+3. those voices reading sentences they never read (synthesised here; needs the TTS engines of
+   `data build`, else the row is skipped), in those unseen rooms;
+4. the training voices of the second edition (`corpus.VOICES[corpus.FIRST_EDITION:]`), in the
+   training rooms: unseen voices for a generator trained before they were added;
+5. the validation voices, in the validation rooms.
 
 For each: SI-SDR of the input and of the output against the direct-path target, and the
 gain. Usage (about 4 minutes on 2 cores; results in docs/benchmarks.md):
@@ -29,11 +32,12 @@ SENTENCES_PER_VOICE = 4
 
 
 def unread_sentences(per_voice: int = SENTENCES_PER_VOICE) -> list[np.ndarray]:
-    """Each training voice of the starter corpus reading the next ``per_voice`` sentences of its
+    """Each training voice of the first edition reading the next ``per_voice`` sentences of its
     reading list (`corpus.reading_lists`), which the starter build stopped before."""
     rows = corpus.utterances(corpus.STARTER_DIR, "train")
     out = []
-    for voice, mine in zip(corpus.VOICES, corpus.reading_lists()):  # the lists of `data build`'s default seed
+    first = corpus.VOICES[: corpus.FIRST_EDITION]
+    for voice, mine in zip(first, corpus.reading_lists()):  # the lists of `data build`'s default seed
         if voice.split != "train":
             continue
         read = {r["text"] for r in rows if r["speaker"] == voice.speaker}
@@ -66,13 +70,18 @@ def main() -> None:
     train = simulate.PairDataset("train", segment, length=args.pairs, seed=12345, rirs=args.rooms)  # a bank's first rooms are the smaller banks
     bank = train.bank.rirs, train.bank.labels
     seen_rooms, unseen_rooms = [r[: args.seen] for r in bank], [r[args.seen :] for r in bank]
-    settings = [("training voices and sentences, training rooms", train.speech, seen_rooms),
-                ("training voices and sentences, unseen rooms", train.speech, unseen_rooms)]  # fmt: skip
-    missing = [p for p in map(corpus.engine_problem, sorted({v.engine for v in corpus.VOICES if v.split == "train"})) if p]
+    first = {v.speaker for v in corpus.VOICES[: corpus.FIRST_EDITION]}
+    rows = corpus.utterances(corpus.STARTER_DIR, "train")  # in the order of train.speech
+    first_speech = [x for x, r in zip(train.speech, rows) if r["speaker"] in first]
+    second_speech = [x for x, r in zip(train.speech, rows) if r["speaker"] not in first]
+    settings = [("first edition training voices and sentences, training rooms", first_speech, seen_rooms),
+                ("first edition training voices and sentences, unseen rooms", first_speech, unseen_rooms)]  # fmt: skip
+    missing = [p for p in map(corpus.engine_problem, sorted({v.engine for v in corpus.VOICES[: corpus.FIRST_EDITION]})) if p]
     if missing:
         print(f"skipping the new-sentences row: {'; '.join(missing)}")
     else:
-        settings.append(("training voices, new sentences, unseen rooms", unread_sentences(args.sentences), unseen_rooms))
+        settings.append(("first edition training voices, new sentences, unseen rooms", unread_sentences(args.sentences), unseen_rooms))
+    settings.append(("second edition training voices, training rooms", second_speech, seen_rooms))
     print(f"{enhancer.label}, {args.pairs} pairs of 2 s per setting; SI-SDR in dB\n")
     print("| setting | input | enhanced | gain |\n|---|---:|---:|---:|")
     for name, speech, (rirs, labels) in settings:

