@@ -1,7 +1,7 @@
 """Where a trained generator stops generalising: rooms, sentences or voices.
 
 Scores a generator on 2 s training-style pairs (the `PairDataset` recipe: random SNR in
--5..25 dB, random noise type) in four settings, each changing one thing:
+-5..25 dB, random noise type) in five settings, each changing one thing:
 
 1. the training voices of the corpus's first edition (the nine every shipped generator trained
    on) reading their training sentences, in the 64 training rooms;

@@ -23,8 +23,9 @@ Voices (see :data:`VOICES`; each is one speaker, and splits are speaker-disjoint
   (F), ``us2``, ``us3`` and the British ``en1`` (M).
 
 ``festival kal_diphone`` and flite ``kal16`` are the same person, as are flite ``slt``,
-festival's ``us-slt-hts`` and RHVoice's ``slt``, and flite ``awb`` (a test voice) and RHVoice's
-``alan``: only one of each is used, so no speaker crosses a split.
+festival's ``us-slt-hts`` and RHVoice's ``slt``: only one of each is used, so no speaker
+crosses a split. RHVoice's ``alan`` is left out too: its name points to CMU ARCTIC's ``awb``
+(Alan W Black), a test voice.
 
 Everything is built by ``python -m hifigan_edu data build`` (deterministic for a seed); the
 starter preset is committed under ``data/starter`` so the course runs without any engine.
