@@ -46,9 +46,21 @@ def data_build(args: argparse.Namespace) -> None:
     print(json.dumps(corpus.summary(out), indent=2))
 
 
+def data_testset(args: argparse.Namespace) -> None:
+    start = time.perf_counter()
+    try:
+        rows = simulate.build_testset(seed=args.seed, overwrite=args.overwrite)
+    except (RuntimeError, FileExistsError, FileNotFoundError) as err:
+        sys.exit(str(err))
+    print(f"test set of {len(rows)} mixtures built in {time.perf_counter() - start:.0f} s: {simulate.TESTSET_DIR}")
+
+
 def data_info(args: argparse.Namespace) -> None:
     directory = corpus.PRESETS[args.preset].out_dir
-    print(json.dumps(corpus.summary(directory), indent=2))
+    try:
+        print(json.dumps(corpus.summary(directory), indent=2))
+    except FileNotFoundError as err:
+        sys.exit(f"error: {err} (for this preset: `python -m hifigan_edu data build --preset {args.preset}`)")
     problems = corpus.verify(directory) + (corpus.verify(simulate.TESTSET_DIR) if args.preset == "starter" else [])
     print("checksums: ok" if not problems else "\n".join(problems))
     missing = corpus.missing_tools()
@@ -106,7 +118,10 @@ def evaluate_run(args: argparse.Namespace) -> None:
     out = Path(args.out)
     if (out / "evaluation.csv").exists() and not args.overwrite:
         sys.exit(f"error: {out / 'evaluation.csv'} exists; choose another --out or pass --overwrite.")
-    rows = evaluate.evaluate(systems)
+    try:
+        rows = evaluate.evaluate(systems)
+    except FileNotFoundError as err:
+        sys.exit(f"error: {err}")
     paths = evaluate.write(rows, out)
     print(evaluate.markdown(rows))
     print(f"wrote {paths[0]} and {paths[1]}")
@@ -116,7 +131,7 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m hifigan_edu", description=__doc__)
     commands = parser.add_subparsers(required=True, metavar="{data,course,train,enhance,evaluate}")
     data = commands.add_parser("data", help="build or inspect the speech corpus and test set")
-    data_commands = data.add_subparsers(required=True, metavar="{sentences,build,info}")
+    data_commands = data.add_subparsers(required=True, metavar="{sentences,build,testset,info}")
 
     p = data_commands.add_parser("sentences", help="extract the sentence list from Debian's fortunes")
     p.add_argument("--n", type=int, default=6000)
@@ -131,6 +146,11 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--overwrite", action="store_true", help="replace an existing corpus of this preset")
     p.add_argument("--no-testset", action="store_true", help="do not build the test set (starter preset)")
     p.set_defaults(func=data_build)
+
+    p = data_commands.add_parser("testset", help="rebuild only the test set, from the corpus in data/starter (no TTS engines needed)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--overwrite", action="store_true", help="replace the existing test set (bump simulate.TESTSET_VERSION when its files change)")
+    p.set_defaults(func=data_testset)
 
     p = data_commands.add_parser("info", help="summarise a built corpus and verify its checksums")
     p.add_argument("--preset", choices=sorted(corpus.PRESETS), default="starter")
@@ -165,14 +185,17 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--overwrite", action="store_true", help="replace an existing output file")
     p.set_defaults(func=enhance_run)
 
-    p = commands.add_parser("evaluate", help="PESQ, STOI, ESTOI, SI-SDR, DNSMOS on the test set, with baselines")
+    p = commands.add_parser("evaluate", help="PESQ, STOI, ESTOI, SI-SDR, LTCD, DNSMOS on the test set, with baselines")
     p.add_argument("--checkpoint", nargs="*", default=[str(SHIPPED)], help="generator(s) to evaluate (default: the shipped one)")
     p.add_argument("--out", default="results", help="folder for evaluation.csv and evaluation.md (default: results)")
     p.add_argument("--overwrite", action="store_true", help="replace an earlier evaluation in --out")
     p.set_defaults(func=evaluate_run)
 
     args = parser.parse_args(argv)
-    args.func(args)
+    try:
+        args.func(args)
+    except runtime.SettingError as err:
+        sys.exit(f"error: {err}")
 
 
 if __name__ == "__main__":

@@ -16,6 +16,7 @@ import torchaudio.functional as AF
 from hifigan_edu.files import atomic_path
 
 SAMPLE_RATE = 16_000
+WRITABLE = (".wav", ".flac")  # what :func:`save` writes (16-bit PCM)
 
 
 class AudioConversionWarning(UserWarning):
@@ -61,16 +62,23 @@ def load(path: str | Path, sr: int = SAMPLE_RATE) -> np.ndarray:
     return x
 
 
+def check_writable(path: Path) -> None:
+    """Raise ValueError unless :func:`save` can write ``path`` (a .wav or .flac name)."""
+    if path.suffix.lower() not in WRITABLE:
+        raise ValueError(f"cannot write audio to {path}: give the output a .wav or .flac name.")
+
+
 def save(path: str | Path, x: np.ndarray, sr: int = SAMPLE_RATE, overwrite: bool = False) -> Path:
     """Write (T,) float audio as 16-bit PCM (FLAC or WAV by suffix); never silently replaces a file.
 
     Raises:
         FileExistsError: ``path`` exists and ``overwrite`` is false.
-        ValueError: the signal clips (|x| > 1) or is not 1-D.
+        ValueError: the name is not .wav or .flac, or the signal clips (|x| > 1) or is not 1-D.
     """
     import soundfile as sf
 
     path = Path(path)
+    check_writable(path)
     x = np.asarray(x, dtype=np.float32)
     if x.ndim != 1:
         raise ValueError(f"expected a 1-D signal for {path}, got shape {x.shape}")

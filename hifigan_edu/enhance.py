@@ -18,7 +18,7 @@ import torch
 
 from hifigan_edu import config as cfg
 from hifigan_edu import hifigan
-from hifigan_edu.audio import SAMPLE_RATE, AudioConversionWarning, load, save
+from hifigan_edu.audio import SAMPLE_RATE, AudioConversionWarning, check_writable, load, save
 
 SHIPPED = Path(__file__).resolve().parent.parent / "data" / "checkpoints" / "hifigan-gpu-budget.pt"  # configs/gpu-budget.json, on a GPU
 KINDS = ("hifigan-generator", "hifigan-checkpoint")
@@ -145,7 +145,7 @@ def enhance_file(src: str | Path, dst: str | Path, checkpoint: str | Path = SHIP
 
     Raises:
         FileNotFoundError: ``src`` or the checkpoint does not exist.
-        ValueError: ``dst`` is ``src`` (the input is never overwritten), or a bad checkpoint.
+        ValueError: ``dst`` is ``src`` (the input is never overwritten), is not .wav or .flac, or a bad checkpoint.
         FileExistsError: ``dst`` exists and ``overwrite`` is false.
     """
     src, dst = Path(src), Path(dst)
@@ -153,6 +153,7 @@ def enhance_file(src: str | Path, dst: str | Path, checkpoint: str | Path = SHIP
         raise FileNotFoundError(f"input file not found: {src}")
     if dst.resolve() == src.resolve():
         raise ValueError(f"the output {dst} is the input file; choose another output path (the input is never overwritten).")
+    check_writable(dst)
     if dst.exists() and not overwrite:
         raise FileExistsError(f"{dst} exists; choose another output path or pass --overwrite.")
     enhancer = load_enhancer(checkpoint)

@@ -1,4 +1,7 @@
-"""Writing files safely: a file is either its old self or completely new, never half written."""
+"""Writing files safely: a file is either its old self or completely new, never half written.
+
+Used wherever the course writes a file; ``notebooks/07_training_hifigan.ipynb`` says why checkpoints need it.
+"""
 
 from __future__ import annotations
 

@@ -111,7 +111,8 @@ class WaveNet(nn.Module):
     convolution to one channel; ``negative_slope`` > 0 makes those three ReLUs leaky, so that
     none of their units can die (stop passing anything, for every input). The defaults are
     HiFi-GAN's generator (Su et al. 2020): non-causal, 2 x 10 layers, kernel 3, 128 channels,
-    output convolutions 2048 and 256 (about 5.0 M parameters, receptive field 4,093 samples).
+    output convolutions 2048 and 256 (about 5.0 M parameters; receptive field 4,097 samples: the
+    paper's 4,093 of the dilated stacks, and 4 more from the two kernel-3 output convolutions).
     """
 
     def __init__(

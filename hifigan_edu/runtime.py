@@ -26,17 +26,21 @@ PROFILE_ENV = "HIFIGAN_EDU_PROFILE"
 THREADS_ENV = "HIFIGAN_EDU_THREADS"
 
 
+class SettingError(ValueError):
+    """An environment variable of the course holds a value it cannot use (the message says what to set)."""
+
+
 def get_profile() -> str:
     """The active profile, ``"ci"`` or ``"full"``.
 
     Raises:
-        ValueError: ``HIFIGAN_EDU_PROFILE`` holds something else.
+        SettingError: ``HIFIGAN_EDU_PROFILE`` holds something else.
     """
     value = os.environ.get(PROFILE_ENV, "").strip().lower()
     if not value:
         return "full" if torch.cuda.is_available() else "ci"
     if value not in PROFILES:
-        raise ValueError(
+        raise SettingError(
             f"{PROFILE_ENV}={value!r} is not a profile; set it to one of {', '.join(PROFILES)} "
             f"(or unset it to choose 'full' with CUDA and 'ci' without)."
         )
@@ -49,15 +53,19 @@ def get_device() -> torch.device:
 
 
 def set_threads(n: int | None = None) -> int:
-    """Set torch's intra-op CPU threads to ``n`` (default ``HIFIGAN_EDU_THREADS``, else the cores this process may use)."""
+    """Set torch's intra-op CPU threads to ``n`` (default ``HIFIGAN_EDU_THREADS``, else the cores this process may use).
+
+    Raises:
+        SettingError: ``HIFIGAN_EDU_THREADS`` or ``n`` is not a whole number >= 1.
+    """
     if n is None:
         usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1  # Linux / others
         value = os.environ.get(THREADS_ENV, str(usable))
         if not value.strip().isdigit():
-            raise ValueError(f"{THREADS_ENV}={value!r} is not a whole number; set it to e.g. 2 or unset it.")
+            raise SettingError(f"{THREADS_ENV}={value!r} is not a whole number; set it to e.g. 2 or unset it.")
         n = int(value)
     if n < 1:
-        raise ValueError(f"thread count must be >= 1, got {n}; fix {THREADS_ENV}.")
+        raise SettingError(f"thread count must be >= 1, got {n}; fix {THREADS_ENV}.")
     torch.set_num_threads(n)
     return n
 

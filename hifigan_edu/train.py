@@ -30,6 +30,7 @@ from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
@@ -41,6 +42,9 @@ from hifigan_edu import hifigan, hifigan2
 from hifigan_edu.audio import SAMPLE_RATE, si_sdr
 from hifigan_edu.enhance import load_generator
 from hifigan_edu.files import atomic_path
+
+if TYPE_CHECKING:
+    from hifigan_edu.data.simulate import PairDataset
 
 CHECKPOINT = "checkpoint.pt"  # everything needed to resume
 GENERATOR = "generator.pt"  # the generator and its config, for enhancement (what we ship)
@@ -146,24 +150,29 @@ def batches(config: cfg.Config, start: int, device: torch.device) -> Iterator[tu
     Batch ``k`` holds items ``k * B ... (k + 1) * B - 1`` of the training ``PairDataset``, and
     item ``i`` is a pure function of (seed, i): a resumed run sees exactly the batches it would have.
     """
-    from hifigan_edu.data.simulate import PairDataset  # the room simulator is needed only here
-
     d = config.data
-    data = PairDataset("train", round(d.segment_s * SAMPLE_RATE), length=2**62, seed=config.train.seed, rirs=d.rirs,
-                       snr_range=d.snr_range, noise_types=d.noise_types, speed_range=d.speed_range)  # fmt: skip
+    data = pair_dataset(config, "train", d.segment_s, 2**62)
     loader = torch.utils.data.DataLoader(data, batch_size=d.batch_size, sampler=range(start * d.batch_size, 2**62),
                                          num_workers=d.workers, persistent_workers=d.workers > 0)  # fmt: skip
     for batch in loader:
         yield batch["degraded"].to(device), batch["clean"].to(device)
 
 
-def validation_set(config: cfg.Config) -> tuple[Tensor, Tensor]:
-    """The fixed validation clips (N, 1, T): degraded and clean, from the valid speakers."""
-    from hifigan_edu.data.simulate import PairDataset
+def pair_dataset(config: cfg.Config, split: str, seconds: float, length: int) -> PairDataset:
+    """``length`` pairs of ``seconds`` s from ``split``, simulated as ``config.data`` says (its rooms,
+    SNRs and noises; its speed perturbation on the training split only)."""
+    from hifigan_edu.data.simulate import PairDataset  # the room simulator is needed only here
 
     d = config.data
-    data = PairDataset("valid", round(d.valid_seconds * SAMPLE_RATE), length=d.valid_items, seed=config.train.seed,
-                       rirs=d.rirs, snr_range=d.snr_range, noise_types=d.noise_types)  # fmt: skip
+    return PairDataset(split, round(seconds * SAMPLE_RATE), length=length, seed=config.train.seed, rirs=d.rirs,
+                       snr_range=d.snr_range, noise_types=d.noise_types,
+                       speed_range=d.speed_range if split == "train" else (1.0, 1.0))  # fmt: skip
+
+
+def validation_set(config: cfg.Config) -> tuple[Tensor, Tensor]:
+    """The fixed validation clips (N, 1, T): degraded and clean, from the valid speakers."""
+    d = config.data
+    data = pair_dataset(config, "valid", d.valid_seconds, d.valid_items)
     items = [data[i] for i in range(len(data))]
     return torch.stack([x["degraded"] for x in items]), torch.stack([x["clean"] for x in items])
 

@@ -26,20 +26,19 @@ import torch
 from hifigan_edu import config as cfg
 from hifigan_edu import enhance, hifigan, train
 from hifigan_edu.audio import SAMPLE_RATE
+from hifigan_edu.files import atomic_path
 
 PAIRS = Path(__file__).resolve().parent.parent / "data" / "cache" / "gpu_pairs.pt"
 
 
 def prepare(path: Path, count: int, config: cfg.Config) -> None:
     """Write ``count`` (degraded, clean) training pairs of the config's segment length as int16 tensors (N, 1, T)."""
-    from hifigan_edu.data.simulate import PairDataset
-
     d = config.data
-    data = PairDataset("train", round(d.segment_s * SAMPLE_RATE), length=count, rirs=d.rirs, snr_range=d.snr_range, noise_types=d.noise_types)
+    data = train.pair_dataset(config, "train", d.segment_s, count)
     items = [data[i] for i in range(count)]
     pairs = {key: (torch.stack([x[key] for x in items]) * 32767).round().to(torch.int16) for key in ("degraded", "clean")}
-    path.parent.mkdir(parents=True, exist_ok=True)
-    torch.save(pairs, path)
+    with atomic_path(path) as tmp:
+        torch.save(pairs, tmp)
     print(f"wrote {count} pairs of {d.segment_s} s to {path} ({path.stat().st_size / 2**20:.1f} MiB)")
 
 

@@ -1,5 +1,6 @@
 """The committed starter corpus: manifests, checksums, splits, licences, and the build's determinism."""
 
+import dataclasses
 import shutil
 import subprocess
 import sys
@@ -101,6 +102,14 @@ def test_cli_info_reports_and_verifies():
         cwd=DIR.parents[1],
     ).stdout
     assert '"voices": 21' in out and "checksums: ok" in out
+
+
+def test_cli_info_on_a_preset_not_built_says_how_to_build_it(monkeypatch, tmp_path):
+    from hifigan_edu.__main__ import main
+
+    monkeypatch.setitem(corpus.PRESETS, "full", dataclasses.replace(corpus.PRESETS["full"], out_dir=tmp_path / "full"))
+    with pytest.raises(SystemExit, match="data build --preset full"):
+        main(["data", "info", "--preset", "full"])
 
 
 def test_the_build_reproduces_the_real_split_and_babble(rows, tmp_path):

@@ -52,6 +52,9 @@ def test_the_input_is_never_overwritten(export, tmp_path):
     with pytest.raises(FileExistsError, match="--overwrite"):
         enhance.enhance_file(src, tmp_path / "out.wav", export)
     assert src.read_bytes() == before and (tmp_path / "out.wav").read_bytes() == b"keep"
+    with pytest.raises(ValueError, match=r"give the output a \.wav or \.flac name"):
+        enhance.enhance_file(src, tmp_path / "out.mp3", export)
+    assert not (tmp_path / "out.mp3").exists()
     with pytest.raises(ValueError, match="chunk_s must be > 0"):
         enhance.enhance_file(src, tmp_path / "new.wav", export, chunk_s=0)
     with pytest.raises(FileNotFoundError, match="input file not found"):

@@ -83,5 +83,6 @@ def test_long_text_is_split_at_sentences_and_an_overlong_sentence_refused():
     chunks = kokoro._chunks(" ".join([sentence] * 20))
     assert len(chunks) > 1 and all(len(c) <= kokoro.MAX_TOKENS for c in chunks)
     assert " ".join(chunks) == " ".join([sentence] * 20)
+    assert kokoro._chunks("a" * kokoro.MAX_TOKENS) == ["a" * kokoro.MAX_TOKENS]  # a sentence of exactly the limit: one chunk
     with pytest.raises(ValueError, match="split it"):
         kokoro.synthesize("and " * 300, {"jf_alpha": 1.0})

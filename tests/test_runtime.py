@@ -51,3 +51,16 @@ def test_thread_variable_is_checked(monkeypatch):
         runtime.set_threads()
     monkeypatch.setenv(runtime.THREADS_ENV, "1")
     assert runtime.set_threads() == 1
+
+
+def test_the_cli_turns_a_bad_setting_into_a_message(monkeypatch, tmp_path):
+    from hifigan_edu.__main__ import main
+
+    monkeypatch.setenv(runtime.THREADS_ENV, "two")
+    with pytest.raises(SystemExit, match="HIFIGAN_EDU_THREADS='two' is not a whole number"):
+        main(["evaluate", "--out", str(tmp_path)])
+    monkeypatch.delenv(runtime.THREADS_ENV)
+    monkeypatch.setenv(runtime.PROFILE_ENV, "gpu")
+    with pytest.raises(SystemExit, match="'gpu' is not a profile"):
+        main(["train", "--run-dir", str(tmp_path / "run")])
+    assert not (tmp_path / "run").exists()

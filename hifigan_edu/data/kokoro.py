@@ -10,6 +10,8 @@ English text becomes phonemes with the ``espeak-ng`` program, mapped to Kokoro's
 symbols the way misaki's espeak fallback does. A speaker is a 256-d style vector; mixing two
 packs' vectors (a convex combination) gives new speakers.
 
+Its voices are introduced in ``notebooks/00_the_problem_and_the_data.ipynb`` (section on the corpus).
+
 Only Japanese voice packs ship (four female, one male), so the English comes out with a Japanese
 accent: good enough as clean speech for an enhancement corpus, not as native English.
 
@@ -163,7 +165,7 @@ def _chunks(phonemes: str) -> list[str]:
                 f"a sentence has {len(sentence)} phoneme tokens, more than Kokoro's {MAX_TOKENS}; "
                 f"split it with '.', '!' or '?': {sentence[:60]!r}..."
             )
-        if len(chunks[-1]) + 1 + len(sentence) > MAX_TOKENS:
+        if chunks[-1] and len(chunks[-1]) + 1 + len(sentence) > MAX_TOKENS:
             chunks.append(sentence)
         else:
             chunks[-1] = f"{chunks[-1]} {sentence}".strip()
