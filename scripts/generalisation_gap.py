@@ -68,8 +68,7 @@ def main() -> None:
     enhancer = enhance.load_enhancer(args.checkpoint)
     segment = 2 * SAMPLE_RATE
     train = simulate.PairDataset("train", segment, length=args.pairs, seed=12345, rirs=args.rooms)  # a bank's first rooms are the smaller banks
-    bank = train.bank.rirs, train.bank.labels
-    seen_rooms, unseen_rooms = [r[: args.seen] for r in bank], [r[args.seen :] for r in bank]
+    seen_rooms, unseen_rooms = train.bank.rirs[: args.seen], train.bank.rirs[args.seen :]
     first = {v.speaker for v in corpus.VOICES[: corpus.FIRST_EDITION]}
     rows = corpus.utterances(corpus.STARTER_DIR, "train")  # in the order of train.speech
     first_speech = [x for x, r in zip(train.speech, rows) if r["speaker"] in first]
@@ -84,8 +83,8 @@ def main() -> None:
     settings.append(("second edition training voices, training rooms", second_speech, seen_rooms))
     print(f"{enhancer.label}, {args.pairs} pairs of 2 s per setting; SI-SDR in dB\n")
     print("| setting | input | enhanced | gain |\n|---|---:|---:|---:|")
-    for name, speech, (rirs, labels) in settings:
-        train.speech, train.bank.rirs, train.bank.labels = speech, rirs, labels
+    for name, speech, rirs in settings:
+        train.speech, train.bank.rirs = speech, rirs
         before, after = score(enhancer, train, args.pairs)
         print(f"| {name} | {before:.2f} | {after:.2f} | {after - before:+.2f} |", flush=True)
     valid = simulate.PairDataset("valid", segment, length=args.pairs, seed=12345, rirs=args.seen)

@@ -31,16 +31,20 @@ from tqdm.auto import tqdm
 from hifigan_edu.audio import SAMPLE_RATE, load, resample, save
 from hifigan_edu.data import corpus, rooms
 from hifigan_edu.data.noise import NOISE_TYPES, make_noise, mix_at_snr
-from hifigan_edu.data.rooms import reverberate, simulate_rir
+from hifigan_edu.data.rooms import RIR, reverberate, simulate_rir
 from hifigan_edu.files import atomic_path, sha256
 
 CACHE_DIR = corpus.DATA_DIR / "cache"
 TESTSET_DIR = corpus.DATA_DIR / "testset"
-TESTSET_VERSION = 1
+TESTSET_VERSION = 2  # 2: the clean files are the direct path with its exact gain and sub-sample delay
 ROOM_PURPOSES = ("train", "valid", "test", "testset")  # seed streams that never overlap
 RT60_RANGE = (0.2, 1.2)  # requested RT60s of the training rooms
 SNR_RANGE = (-5.0, 25.0)
 PEAK = 0.99
+NO_ROOM = RIR(
+    h=np.ones(1, np.float32), h_direct=np.ones(1, np.float32), direct_index=0, seed=-1, rt60_target=0.0,
+    rt60_measured=0.0, drr_db=float("inf"), room_dims=(0.0, 0.0, 0.0), source=(0.0, 0.0, 0.0), mic=(0.0, 0.0, 0.0),
+)  # fmt: skip  # ``rirs=0``: no room, the impulse itself (denoising only)
 TESTSET_FIELDS = (
     "id", "source", "speaker", "utterance_id", "noise_type", "snr_db", "rt60_target", "rt60_measured",
     "drr_db", "room_seed", "duration_s", "degraded", "degraded_sha256", "clean", "clean_sha256",
@@ -67,15 +71,13 @@ class Example:
     drr_db: float
 
 
-def degrade(
-    clean: np.ndarray, h: np.ndarray, d: int, noise: np.ndarray, snr: float
-) -> tuple[np.ndarray, np.ndarray]:
-    """(degraded, target), both (T,): ``clean`` (T,) through RIR ``h`` (L,, direct path at ``d``)
-    plus unit ``noise`` (T,) at ``snr`` dB.
+def degrade(clean: np.ndarray, rir: RIR, noise: np.ndarray, snr: float) -> tuple[np.ndarray, np.ndarray]:
+    """(degraded, target), both (T,): ``clean`` (T,) through the room ``rir`` plus unit ``noise``
+    (T,) at ``snr`` dB; the target is the direct path (:func:`rooms.reverberate`).
 
     The SNR is measured against the reverberant speech, the speech the microphone hears.
     """
-    wet, target = reverberate(clean, h, d)
+    wet, target = reverberate(clean, rir)
     degraded, _ = mix_at_snr(wet, noise, snr)
     gain = min(1.0, PEAK / max(float(np.abs(degraded).max()), float(np.abs(target).max())))
     return gain * degraded, gain * target
@@ -85,8 +87,7 @@ class RIRBank:
     """``size`` RIRs of one split with RT60 targets uniform in :data:`RT60_RANGE`, cached on disk.
 
     Attributes:
-        rirs: list of (L_i,) float32 arrays.
-        labels: per RIR, :meth:`rooms.RIR.labels` (direct_index, seed, RT60s, DRR, geometry).
+        rirs: list of :class:`rooms.RIR` (the room's response, its direct path and their labels).
     """
 
     def __init__(self, split: str, size: int, seed: int = 0, cache_dir: Path = CACHE_DIR) -> None:
@@ -96,8 +97,11 @@ class RIRBank:
         if not path.is_file():
             self._simulate(split, size, seed, path)
         with np.load(path) as data:
-            self.labels: list[dict] = json.loads(str(data["labels"]))
-            self.rirs = [data[f"h{i}"] for i in range(size)]
+            labels = json.loads(str(data["labels"]))
+            self.rirs = [
+                RIR(h=data[f"h{i}"], h_direct=data[f"direct{i}"], **{k: tuple(v) if isinstance(v, list) else v for k, v in row.items()})
+                for i, row in enumerate(labels)
+            ]
 
     @staticmethod
     def key() -> str:
@@ -111,7 +115,7 @@ class RIRBank:
         arrays, labels = {}, []
         for i in tqdm(range(size), desc=f"simulating {split} rooms", unit="room"):
             rir = simulate_rir(float(rng.uniform(*RT60_RANGE)), room_seed(split, seed, i))
-            arrays[f"h{i}"] = rir.h
+            arrays[f"h{i}"], arrays[f"direct{i}"] = rir.h, rir.h_direct
             labels.append(rir.labels())
         with atomic_path(path) as tmp:
             np.savez(tmp, labels=json.dumps(labels), **arrays)
@@ -131,7 +135,7 @@ def change_speed(x: np.ndarray, factor: float) -> np.ndarray:
 
 
 class PairDataset(Dataset):
-    """(degraded, clean) segment pairs made on the fly; item ``i`` is a pure function of (seed, i).
+    """(degraded, clean) segment pairs made on the fly; item ``i`` is a pure function of (split, seed, i).
 
     Each item: a random utterance of ``split`` cut (or zero-padded) to ``segment`` samples, a
     random RIR of the split's bank of ``rirs`` rooms (``rirs=0``: no reverberation, denoising
@@ -161,7 +165,10 @@ class PairDataset(Dataset):
         self.speech = [load(corpus_dir / r["path"]) for r in rows]
         self.bank = RIRBank(split, rirs, cache_dir=cache_dir) if rirs else None
         self.babble = corpus.babble_clips("test" if split == "test" else "train", corpus_dir)
-        self.segment, self.length, self.seed = segment, length, seed
+        self.segment, self.length = segment, length
+        # the random stream of item i: the training split's is (seed, i); the others add the split,
+        # so a validation item never repeats the noise and SNR of the training item of its number
+        self.stream = [seed] if split == "train" else [seed, ROOM_PURPOSES.index(split)]
         self.snr_range, self.noise_types, self.speed_range = snr_range, noise_types, tuple(speed_range)
 
     def __len__(self) -> int:
@@ -169,7 +176,7 @@ class PairDataset(Dataset):
 
     def example(self, i: int) -> Example:
         """Item ``i`` as numpy arrays with its conditions."""
-        rng = np.random.default_rng([self.seed, i])
+        rng = np.random.default_rng([*self.stream, i])
         speech = self.speech[int(rng.integers(len(self.speech)))]
         if self.speed_range != (1.0, 1.0):  # drawn only when asked, so runs without it keep their items
             speech = change_speed(speech, float(rng.uniform(*self.speed_range)))
@@ -178,16 +185,12 @@ class PairDataset(Dataset):
             speech = speech[start : start + self.segment]
         else:
             speech = np.pad(speech, (0, self.segment - len(speech)))
-        if self.bank is None:  # an anechoic "room": the impulse itself
-            h, labels = np.ones(1, np.float32), dict(direct_index=0, rt60_target=0.0, rt60_measured=0.0, drr_db=float("inf"))
-        else:
-            k = int(rng.integers(len(self.bank)))
-            h, labels = self.bank.rirs[k], self.bank.labels[k]
+        rir = NO_ROOM if self.bank is None else self.bank.rirs[int(rng.integers(len(self.bank)))]
         kind = str(rng.choice(self.noise_types))
         snr = float(rng.uniform(*self.snr_range))
         noise = make_noise(kind, self.segment, rng, self.babble)
-        degraded, clean = degrade(speech, h, labels["direct_index"], noise, snr)
-        return Example(degraded, clean, kind, snr, labels["rt60_target"], labels["rt60_measured"], labels["drr_db"])
+        degraded, clean = degrade(speech, rir, noise, snr)
+        return Example(degraded, clean, kind, snr, rir.rt60_target, rir.rt60_measured, rir.drr_db)
 
     def __getitem__(self, i: int) -> dict[str, torch.Tensor | str | float]:
         ex = self.example(i)
@@ -255,7 +258,7 @@ def build_testset(
         rir = room_in_bin(rt60_bin, (seed, k))
         kind = str(rng.choice(NOISE_TYPES))
         snr = float(rng.uniform(*snr_bin))
-        degraded, clean = degrade(speech, rir.h, rir.direct_index, make_noise(kind, len(speech), rng, babble), snr)
+        degraded, clean = degrade(speech, rir, make_noise(kind, len(speech), rng, babble), snr)
         item = f"test-{k:03d}"
         files = {folder: save(out_dir / folder / f"{item}.flac", x) for folder, x in (("degraded", degraded), ("clean", clean))}
         rows.append(
