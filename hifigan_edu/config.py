@@ -244,10 +244,19 @@ def validate(config: Config) -> Config:
     d = config.discriminator
     if not len(d.channels) == len(d.kernels) == len(d.strides) == len(d.groups):
         problems.append("discriminator: channels, kernels, strides and groups need one entry per layer")
-    ins = (1,) + d.channels[:-1]
-    for i, (a, b, g) in enumerate(zip(ins, d.channels, d.groups)):
-        if a % g or b % g:
-            problems.append(f"discriminator layer {i}: groups={g} must divide its {a} input and {b} output channels")
+    if min((*d.channels, *d.kernels, *d.strides, *d.groups), default=0) < 1:
+        problems.append("discriminator: channels, kernels, strides and groups must all be >= 1")
+    else:
+        ins = (1,) + d.channels[:-1]
+        for i, (a, b, g) in enumerate(zip(ins, d.channels, d.groups)):
+            if a % g or b % g:
+                problems.append(f"discriminator layer {i}: groups={g} must divide its {a} input and {b} output channels")
+    if not d.rates or not all(0 < r <= SAMPLE_RATE for r in d.rates):
+        problems.append(f"discriminator.rates: needs at least one sample rate in (0, {SAMPLE_RATE}] Hz")
+    resolutions = config.loss.spectral_resolutions
+    if not resolutions or not all(0 < hop <= n_fft for n_fft, hop in resolutions):
+        problems.append("loss.spectral_resolutions: needs at least one [n_fft, hop] pair with 0 < hop <= n_fft")
+    longest_window = max((n_fft for n_fft, _ in resolutions), default=0)
     unknown_noise = set(config.data.noise_types) - set(NOISE_TYPES)
     if unknown_noise or not config.data.noise_types:
         problems.append(f"data.noise_types: choose from {', '.join(NOISE_TYPES)}")
@@ -255,15 +264,18 @@ def validate(config: Config) -> Config:
         problems.append("generator.kernel_size must be odd for the non-causal WaveNet")
     if not 0 <= config.generator.out_negative_slope < 1:
         problems.append("generator.out_negative_slope must lie in [0, 1): 0 is the paper's ReLU, 0.2 a leaky one")
-    if config.data.segment_s * SAMPLE_RATE < max(n for n, _ in config.loss.spectral_resolutions):
+    if config.data.segment_s * SAMPLE_RATE < longest_window:
         problems.append("data.segment_s is shorter than the largest spectral loss window")
     if config.discriminator.mel and config.data.segment_s < 0.5:
         problems.append("data.segment_s must be >= 0.5 s: the mel discriminator's four stride-2 blocks need 16 frames")
-    if config.data.valid_seconds * SAMPLE_RATE < max(n for n, _ in config.loss.spectral_resolutions):
+    if config.data.valid_seconds * SAMPLE_RATE < longest_window:
         problems.append("data.valid_seconds is shorter than the largest spectral loss window")
     sizes = {"data.batch_size": config.data.batch_size, "data.valid_items": config.data.valid_items,
              "generator.channels": config.generator.channels, "generator.layers": config.generator.layers,
              "generator.stacks": config.generator.stacks, "generator.postnet_layers": config.generator.postnet_layers,
+             "generator.skip_channels": config.generator.skip_channels, "generator.out_channels": min(config.generator.out_channels),
+             "generator.out_kernel": config.generator.out_kernel, "generator.postnet_channels": config.generator.postnet_channels,
+             "generator.postnet_kernel": config.generator.postnet_kernel, "generator.kernel_size": config.generator.kernel_size,
              "discriminator.mel_channels": config.discriminator.mel_channels}  # fmt: skip
     problems += [f"{key} must be >= 1" for key, value in sizes.items() if value < 1]
     if config.data.workers < 0 or config.data.rirs < 0:

@@ -34,6 +34,7 @@ from hifigan_edu.data import simulate
 System = Callable[[np.ndarray], np.ndarray]
 METRICS = ("PESQ-WB", "STOI", "ESTOI", "SI-SDR", "LTCD")
 HARD = "hard (SNR <= 5 dB or RT60 >= 0.8 s)"
+SNR_GROUP, RT60_GROUP = "SNR {:g}..{:g} dB", "RT60 {:g}..{:g} s"  # the names of a bin's group
 
 
 def spectral_gating(x: np.ndarray) -> np.ndarray:
@@ -93,7 +94,7 @@ def condition_groups(info: dict[str, str]) -> list[str]:
     snr, rt60 = float(info["snr_db"]), float(info["rt60_measured"])
     snr_bin = next((lo, hi) for lo, hi in simulate.SNR_BINS if lo <= snr <= hi)
     rt60_bin = next((lo, hi) for lo, hi in simulate.RT60_BINS if lo <= rt60 <= hi)
-    groups = [info["source"], "SNR {:g}..{:g} dB".format(*snr_bin), "RT60 {:g}..{:g} s".format(*rt60_bin)]
+    groups = [info["source"], SNR_GROUP.format(*snr_bin), RT60_GROUP.format(*rt60_bin)]
     return groups + ([HARD] if snr <= 5.0 or rt60 >= 0.8 else [])
 
 
@@ -127,8 +128,8 @@ def summarise(rows: list[dict[str, object]], group: str | None = None) -> dict[s
 def groups_of(rows: list[dict[str, object]]) -> list[str]:
     """Every condition group present, in a stable order: sources, SNR bins, RT60 bins."""
     seen = dict.fromkeys(g for r in rows for g in str(r["groups"]).split("|"))
-    order = ["synthetic", "real"] + [f"SNR {lo:g}..{hi:g} dB" for lo, hi in simulate.SNR_BINS] + [
-        f"RT60 {lo:g}..{hi:g} s" for lo, hi in simulate.RT60_BINS] + [HARD]  # fmt: skip
+    order = ["synthetic", "real", *(SNR_GROUP.format(*b) for b in simulate.SNR_BINS),
+             *(RT60_GROUP.format(*b) for b in simulate.RT60_BINS), HARD]  # fmt: skip
     return [g for g in order if g in seen]
 
 

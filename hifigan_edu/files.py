@@ -17,12 +17,18 @@ def atomic_path(path: Path) -> Iterator[Path]:
     """Yield a temporary sibling of ``path`` to write; it replaces ``path`` only if the block succeeds.
 
     The temporary name keeps the suffix (writers that pick a format by suffix still work) and
-    carries the process id (parallel writers never share one).
+    carries the process id (parallel writers never share one). The new bytes are flushed to disk
+    before they take the name, so even a power cut leaves the old file or the complete new one.
     """
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.stem}.{os.getpid()}.part{path.suffix}")
     try:
         yield tmp
+        fd = os.open(tmp, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)

@@ -38,7 +38,7 @@ from torch import Tensor, nn
 from tqdm.auto import tqdm
 
 from hifigan_edu import config as cfg
-from hifigan_edu import hifigan, hifigan2
+from hifigan_edu import hifigan, hifigan2, runtime
 from hifigan_edu.audio import SAMPLE_RATE, si_sdr
 from hifigan_edu.enhance import load_generator
 from hifigan_edu.files import atomic_path
@@ -369,7 +369,7 @@ def train(config: cfg.Config, run_dir: str | Path, resume: bool = False, device:
     """
     called = time.perf_counter()  # --max-minutes counts from here, setup included
     run_dir = Path(run_dir)
-    device = device or torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    device = device or runtime.get_device()
     run = start_run(config, run_dir, resume, device, init)
     run_dir.mkdir(parents=True, exist_ok=True)
     total = sum(config.stages[name].steps for name in config.stage_names)

@@ -78,8 +78,12 @@ def test_stage_at():
     assert train.stage_at(c, 250) == ("done", 0)
 
 
-@pytest.mark.parametrize("stop", [3, 5])  # inside the postnet stage, inside the adversarial stage
-def test_resume_continues_exactly(tiny_config, tmp_path, stop):
+@pytest.mark.parametrize(
+    "stop, data", [(3, {}), (5, {}), (3, dict(rirs=4, workers=1))],
+    ids=["in postnet", "in adversarial", "with rooms and a loader process"],  # the last loads data as the shipped configs do
+)
+def test_resume_continues_exactly(tiny_config, tmp_path, stop, data):
+    tiny_config = dataclasses.replace(tiny_config, data=dataclasses.replace(tiny_config.data, **data))
     straight = train.train(tiny_config, tmp_path / "straight", progress=False)
     first = train.train(tiny_config, tmp_path / "split", max_steps=stop, progress=False)
     assert first.step == stop
