@@ -31,21 +31,6 @@ def data_sentences(args: argparse.Namespace) -> None:
     print(f"wrote {len(sentences)} sentences to {out}")
 
 
-def data_build(args: argparse.Namespace) -> None:
-    preset = corpus.PRESETS[args.preset]
-    start = time.perf_counter()
-    try:
-        out = corpus.build(preset, seed=args.seed, overwrite=args.overwrite, workers=args.workers)
-        print(f"corpus built in {time.perf_counter() - start:.0f} s: {out}")
-        if preset.name == "starter" and not args.no_testset:
-            test_start = time.perf_counter()
-            rows = simulate.build_testset(seed=args.seed, overwrite=args.overwrite)
-            print(f"test set of {len(rows)} mixtures built in {time.perf_counter() - test_start:.0f} s")
-    except (RuntimeError, FileExistsError, FileNotFoundError) as err:
-        sys.exit(str(err))
-    print(json.dumps(corpus.summary(out), indent=2))
-
-
 def data_testset(args: argparse.Namespace) -> None:
     start = time.perf_counter()
     try:
@@ -53,6 +38,19 @@ def data_testset(args: argparse.Namespace) -> None:
     except (RuntimeError, FileExistsError, FileNotFoundError) as err:
         sys.exit(str(err))
     print(f"test set of {len(rows)} mixtures built in {time.perf_counter() - start:.0f} s: {simulate.TESTSET_DIR}")
+
+
+def data_build(args: argparse.Namespace) -> None:
+    preset = corpus.PRESETS[args.preset]
+    start = time.perf_counter()
+    try:
+        out = corpus.build(preset, seed=args.seed, overwrite=args.overwrite, workers=args.workers)
+    except (RuntimeError, FileExistsError, FileNotFoundError) as err:
+        sys.exit(str(err))
+    print(f"corpus built in {time.perf_counter() - start:.0f} s: {out}")
+    if preset.name == "starter" and not args.no_testset:
+        data_testset(args)
+    print(json.dumps(corpus.summary(out), indent=2))
 
 
 def data_info(args: argparse.Namespace) -> None:
