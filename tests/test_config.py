@@ -8,7 +8,7 @@ import pytest
 from hifigan_edu import config
 
 
-@pytest.mark.parametrize("name", ["ci", "cpu", "gpu-budget", "full", "hifigan2-ci", "hifigan2-cpu", "hifigan2-gpu-budget", "hifigan2-full"])
+@pytest.mark.parametrize("name", ["ci", "cpu", "gpu-budget", "gpu-long", "full", "hifigan2-ci", "hifigan2-cpu", "hifigan2-gpu-budget", "hifigan2-full"])
 def test_shipped_configs_load_and_round_trip(name):
     c = config.load(name)
     assert c.name == name
@@ -36,6 +36,16 @@ def test_hifigan_configs_need_no_predictor_stage_and_hifigan2_has_one():
     c = config.load("hifigan2-full")
     assert c.model == "hifigan2" and c.stage_names == ("predictor", "wavenet", "postnet", "adversarial")
     assert c.generator == config.load("full").generator and c.discriminator == config.load("full").discriminator
+
+
+def test_gpu_long_is_gpu_budget_with_speed_perturbation_and_a_longer_wavenet_stage():
+    # the multi-lease run must stay comparable with the one-lease run it extends
+    budget, long = config.load("gpu-budget").to_dict(), config.load("gpu-long").to_dict()
+    assert long["data"].pop("speed_range") == [0.85, 1.15] and budget["data"].pop("speed_range") == [1.0, 1.0]
+    assert (long["stages"]["wavenet"].pop("steps"), budget["stages"]["wavenet"].pop("steps")) == (12000, 4000)
+    for d in (budget, long):
+        del d["name"], d["train"]["valid_every"]
+    assert long == budget
 
 
 @pytest.mark.parametrize("size", ["cpu", "gpu-budget", "full"])
