@@ -185,13 +185,14 @@ g_loss_hinge = g_loss_wasserstein  # the hinge GAN's generator loss is -E[D(G(z)
 
 
 def d_loss_least_squares(real: Tensor, fake: Tensor) -> Tensor:
-    """LSGAN: 1/2 E[(D(x) - 1)^2] + 1/2 E[D(G(z))^2]."""
-    return 0.5 * batch_mean((real - 1) ** 2) + 0.5 * batch_mean(fake**2)
+    """LSGAN: E[(D(x) - 1)^2] + E[D(G(z))^2] (Mao et al. halve both terms; MelGAN and HiFi-GAN, which
+    ``hifigan_edu.hifigan`` follows, do not)."""
+    return batch_mean((real - 1) ** 2) + batch_mean(fake**2)
 
 
 def g_loss_least_squares(fake: Tensor) -> Tensor:
-    """LSGAN: 1/2 E[(D(G(z)) - 1)^2]."""
-    return 0.5 * batch_mean((fake - 1) ** 2)
+    """LSGAN: E[(D(G(z)) - 1)^2]."""
+    return batch_mean((fake - 1) ** 2)
 
 
 LOSSES: dict[str, tuple[Callable[[Tensor, Tensor], Tensor], Callable[[Tensor], Tensor]]] = {

@@ -16,7 +16,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from hifigan_edu import hifigan2
+from hifigan_edu import gan, hifigan2
 from hifigan_edu import nn as hnn
 from hifigan_edu.config import Config, ConditioningConfig, DiscriminatorConfig, GeneratorConfig, LossConfig
 
@@ -137,23 +137,16 @@ def gain_yardstick(degraded: Tensor, clean: Tensor, config: LossConfig) -> tuple
 
 
 def discriminator_loss(real: Judgement, fake: Judgement, kind: str) -> Tensor:
-    """Summed over the discriminators: least squares (D(x) -> 1, D(G(z)) -> 0) or hinge; each score map averaged."""
-    total = torch.zeros((), device=real[0][0].device)
-    for (r, _), (f, _) in zip(real, fake):
-        r, f = r.float(), f.float()
-        if kind == "least_squares":
-            total = total + ((r - 1) ** 2).mean() + (f**2).mean()
-        else:
-            total = total + F.relu(1 - r).mean() + F.relu(1 + f).mean()
-    return total
+    """Summed over the discriminators: the GAN loss ``kind`` of :data:`gan.LOSSES` (least squares:
+    D(x) -> 1, D(G(z)) -> 0; or hinge), every patch score of a discriminator's map one sample."""
+    d_loss = gan.LOSSES[kind][0]
+    return sum(d_loss(r.float().flatten(), f.float().flatten()) for (r, _), (f, _) in zip(real, fake))
 
 
 def generator_adversarial_loss(fake: Judgement, kind: str) -> Tensor:
-    """Summed over the discriminators: least squares (D(G(z)) -> 1) or hinge (-D(G(z)))."""
-    scores = [f.float() for f, _ in fake]
-    if kind == "least_squares":
-        return sum(((f - 1) ** 2).mean() for f in scores)
-    return sum(-f.mean() for f in scores)
+    """Summed over the discriminators: least squares (D(G(z)) -> 1) or hinge (-D(G(z))), from :data:`gan.LOSSES`."""
+    g_loss = gan.LOSSES[kind][1]
+    return sum(g_loss(f.float().flatten()) for f, _ in fake)
 
 
 def feature_matching_loss(real: Judgement, fake: Judgement) -> Tensor:

@@ -28,8 +28,8 @@ def test_critic_losses_match_their_formulas():
     assert gan.d_loss_wasserstein(real, fake) == pytest.approx(-0.75 - 2.0)
     assert gan.g_loss_wasserstein(fake) == pytest.approx(0.75)
     assert gan.d_loss_hinge(real, fake) == pytest.approx((0 + 0) / 2 + (0 + 1.5) / 2)
-    assert gan.d_loss_least_squares(real, fake) == pytest.approx(0.5 * (0 + 4) / 2 + 0.5 * (4 + 0.25) / 2)
-    assert gan.g_loss_least_squares(fake) == pytest.approx(0.5 * (9 + 0.25) / 2)
+    assert gan.d_loss_least_squares(real, fake) == pytest.approx((0 + 4) / 2 + (4 + 0.25) / 2)
+    assert gan.g_loss_least_squares(fake) == pytest.approx((9 + 0.25) / 2)
     assert set(gan.LOSSES) == {"minimax", "nonsaturating", "wasserstein", "hinge", "least_squares"}
 
 
