@@ -370,6 +370,8 @@ def train(config: cfg.Config, run_dir: str | Path, resume: bool = False, device:
     called = time.perf_counter()  # --max-minutes counts from here, setup included
     run_dir = Path(run_dir)
     device = device or runtime.get_device()
+    if device.type == "cuda":  # segments of one fixed shape: cuDNN times its kernels once and keeps the fastest
+        torch.backends.cudnn.benchmark = True
     run = start_run(config, run_dir, resume, device, init)
     run_dir.mkdir(parents=True, exist_ok=True)
     total = sum(config.stages[name].steps for name in config.stage_names)
