@@ -125,6 +125,21 @@ def summarise(rows: list[dict[str, object]], group: str | None = None) -> dict[s
     return out
 
 
+def margin(rows: list[dict[str, object]], system: str, other: str, metric: str, group: str = "synthetic",
+           resamples: int = 10_000, seed: int = 0) -> dict[str, float]:
+    """``system`` minus ``other`` on ``metric``, paired by test item over ``group``: the mean difference,
+    its 95 % bootstrap interval (the items resampled with replacement), and the items ``system`` is ahead on."""
+
+    def scores(name: str) -> dict[str, float]:
+        return {str(r["id"]): float(r[metric]) for r in rows if r["system"] == name and group in str(r["groups"]).split("|")}
+
+    mine, theirs = scores(system), scores(other)
+    diff = np.array([mine[i] - theirs[i] for i in mine])
+    boot = diff[np.random.default_rng(seed).integers(0, len(diff), (resamples, len(diff)))].mean(axis=1)
+    low, high = np.percentile(boot, [2.5, 97.5])
+    return {"mean": float(diff.mean()), "low": float(low), "high": float(high), "ahead": int((diff > 0).sum()), "n": len(diff)}
+
+
 def groups_of(rows: list[dict[str, object]]) -> list[str]:
     """Every condition group present, in a stable order: sources, SNR bins, RT60 bins."""
     seen = dict.fromkeys(g for r in rows for g in str(r["groups"]).split("|"))
@@ -134,8 +149,8 @@ def groups_of(rows: list[dict[str, object]]) -> list[str]:
 
 
 def markdown(rows: list[dict[str, object]]) -> str:
-    """The evaluation as markdown: every metric by system (synthetic and real speech), then PESQ-WB,
-    STOI and SI-SDR per condition."""
+    """The evaluation as markdown: every metric by system (synthetic and real speech), each model's
+    paired margins over the baselines on PESQ-WB and SI-SDR, then PESQ-WB, STOI and SI-SDR per condition."""
     lines = []
     for source in ("synthetic", "real"):
         table = summarise(rows, source)
@@ -144,6 +159,19 @@ def markdown(rows: list[dict[str, object]]) -> str:
         lines += [f"**{source} speech** ({n} test items)", "", "| system | " + " | ".join(metrics) + " |",
                   "|---|" + "---:|" * len(metrics)]  # fmt: skip
         lines += [f"| {s} | " + " | ".join(f"{v[m]:.2f}" for m in metrics) + " |" for s, v in table.items()]
+        lines.append("")
+    references = [s for s in baselines() if any(r["system"] == s for r in rows)]
+    models = [s for s in dict.fromkeys(r["system"] for r in rows) if s not in references]
+    if models and references:
+        n = summarise(rows, "synthetic")[models[0]]["n"]
+        lines += [f"**Margins on the target metrics** (synthetic speech: the model minus each system, paired by item; "
+                  f"mean [95 % bootstrap interval], items ahead of {n})", "",
+                  "| model | metric | " + " | ".join(references) + " |", "|---|---|" + "---:|" * len(references)]  # fmt: skip
+        for model in models:
+            for metric in ("PESQ-WB", "SI-SDR"):
+                cells = [margin(rows, model, ref, metric) for ref in references]
+                lines.append(f"| {model} | {metric} | " + " | ".join(
+                    f"{c['mean']:+.2f} [{c['low']:+.2f}, {c['high']:+.2f}], {c['ahead']}" for c in cells) + " |")  # fmt: skip
         lines.append("")
     conditions = [g for g in groups_of(rows) if g not in ("synthetic", "real")]
     for metric in ("PESQ-WB", "STOI", "SI-SDR"):

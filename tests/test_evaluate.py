@@ -48,4 +48,18 @@ def test_evaluate_and_tables(items, tmp_path):
     assert len(evaluate.read(csv_path)) == 4
     text = md_path.read_text()
     assert "**synthetic speech** (1 test items)" in text and "| gain |" in text and "**STOI per condition**" in text
+    assert "**Margins on the target metrics**" in text and "| gain | PESQ-WB |" in text and "| gain | SI-SDR |" in text
     assert f"{evaluate.HARD} (n=" in text
+
+
+def test_margin_pairs_items_and_bounds_the_mean():
+    rng = np.random.default_rng(0)
+    base = rng.normal(size=40)
+    delta = 0.5 + 0.1 * rng.normal(size=40)
+    rows = [{"id": f"i{k}", "system": name, "groups": "synthetic|x", "SI-SDR": value}
+            for k in range(40) for name, value in (("ref", base[k]), ("model", base[k] + delta[k]))]
+    rows.append({"id": "r0", "system": "model", "groups": "real", "SI-SDR": 99.0})  # another group: left out
+    m = evaluate.margin(rows, "model", "ref", "SI-SDR")
+    assert m["n"] == 40 and m["ahead"] == int((delta > 0).sum())
+    assert m["mean"] == pytest.approx(delta.mean()) and m["low"] < m["mean"] < m["high"]
+    assert m["high"] - m["low"] < 0.1  # paired: the items' spread (sd 1) cancels, only delta's (sd 0.1) is left
