@@ -275,7 +275,9 @@ def config_differences(a: dict, b: dict, prefix: str = "") -> list[str]:
     return out
 
 
-RESUMABLE_CHANGES = ("train.log_every", "train.valid_every", "train.checkpoint_every", "data.workers")
+# settings that change how a run computes or reports, not what it learns from: --resume accepts new values
+# (bf16 autocast, on a GPU, changes the rounding of the forward passes, not the model, the data or the optimiser)
+RESUMABLE_CHANGES = ("train.log_every", "train.valid_every", "train.checkpoint_every", "data.workers", "train.precision")
 
 
 def start_run(config: cfg.Config, run_dir: Path, resume: bool, device: torch.device, init: str | Path | None = None) -> Run:

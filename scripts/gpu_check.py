@@ -12,6 +12,8 @@ pyroomacoustics, so the pairs are made on a CPU machine first and carried along:
     PYTHONPATH=. python scripts/gpu_check.py               # on the GPU machine
 
 ``--config ci --device cpu --steps 2`` runs the same script in seconds on a CPU (the tests do).
+``--config gpu-long --stages wavenet --set train.precision=bf16`` times one stage of another config,
+with a value changed as ``train --set`` does: which precision a long run should use, in seconds.
 """
 
 from __future__ import annotations
@@ -50,8 +52,17 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=40, help="timed generator steps per stage (after 3 warm-up steps)")
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     parser.add_argument("--enhance-s", type=float, default=30.0, help="seconds of audio for the real-time factor")
+    parser.add_argument("--stages", nargs="+", help="time only these stages (default: all of the config's)")
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                        help="change one config value, as `train --set` does (e.g. train.precision=bf16)")
     args = parser.parse_args()
-    config = cfg.load(args.config)
+    try:
+        config = cfg.load(args.config, args.set)
+    except cfg.ConfigError as error:
+        sys.exit(str(error))
+    stages = args.stages or config.stage_names
+    if unknown := set(stages) - set(config.stage_names):
+        sys.exit(f"--stages: {', '.join(sorted(unknown))} not in config {config.name}; choose from {', '.join(config.stage_names)}")
     if args.prepare:
         prepare(args.pairs, 32, config)  # 32 x 2 s: small enough to travel with the 64 MiB a lease carries
         return
@@ -77,7 +88,7 @@ def main() -> None:
         return tuple(pairs[key][idx, :, :segment].to(device) for key in ("degraded", "clean"))
 
     k = 0
-    for stage in config.stage_names:
+    for stage in stages:
         objects = train.optimisers(config, stage, G, D)
         d_steps = config.stages[stage].d_steps if stage == "adversarial" else 0
         for i in range(3 + args.steps):

@@ -116,6 +116,12 @@ def test_no_overwrite_and_no_resume_with_another_config(tiny_config, tmp_path):
         train.train(tiny_config, tmp_path / "empty", resume=True, progress=False)
 
 
+def test_resume_accepts_new_values_of_how_the_run_computes(tiny_config, tmp_path):
+    train.train(tiny_config, tmp_path, max_steps=1, progress=False)
+    changed = dataclasses.replace(tiny_config, train=dataclasses.replace(tiny_config.train, precision="bf16", valid_every=2))
+    assert train.train(changed, tmp_path, resume=True, progress=False).step == 6
+
+
 def test_init_starts_a_new_run_from_a_generators_weights(tiny_config, tmp_path):
     trained = train.train(tiny_config, tmp_path / "a", max_steps=2, progress=False)
     finer = dataclasses.replace(tiny_config, loss=dataclasses.replace(tiny_config.loss, l1_weight=100.0))
