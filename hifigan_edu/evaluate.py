@@ -162,8 +162,8 @@ def markdown(rows: list[dict[str, object]]) -> str:
         lines.append("")
     references = [s for s in baselines() if any(r["system"] == s for r in rows)]
     models = [s for s in dict.fromkeys(r["system"] for r in rows) if s not in references]
-    if models and references:
-        n = summarise(rows, "synthetic")[models[0]]["n"]
+    n = summarise(rows, "synthetic")[models[0]]["n"] if models else 0
+    if references and n:  # margins need a baseline, and synthetic items: the target is set on those
         lines += [f"**Margins on the target metrics** (synthetic speech: the model minus each system, paired by item; "
                   f"mean [95 % bootstrap interval], items ahead of {n})", "",
                   "| model | metric | " + " | ".join(references) + " |", "|---|---|" + "---:|" * len(references)]  # fmt: skip

@@ -50,6 +50,8 @@ def test_evaluate_and_tables(items, tmp_path):
     assert "**synthetic speech** (1 test items)" in text and "| gain |" in text and "**STOI per condition**" in text
     assert "**Margins on the target metrics**" in text and "| gain | PESQ-WB |" in text and "| gain | SI-SDR |" in text
     assert f"{evaluate.HARD} (n=" in text
+    real_only = [r for r in rows if "real" in r["groups"]]
+    assert "Margins" not in evaluate.markdown(real_only)  # nothing to pair without synthetic items
 
 
 def test_margin_pairs_items_and_bounds_the_mean():
