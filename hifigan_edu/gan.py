@@ -185,8 +185,8 @@ g_loss_hinge = g_loss_wasserstein  # the hinge GAN's generator loss is -E[D(G(z)
 
 
 def d_loss_least_squares(real: Tensor, fake: Tensor) -> Tensor:
-    """LSGAN: E[(D(x) - 1)^2] + E[D(G(z))^2] (Mao et al. halve both terms; MelGAN and HiFi-GAN, which
-    ``hifigan_edu.hifigan`` follows, do not)."""
+    """LSGAN: E[(D(x) - 1)^2] + E[D(G(z))^2] (Mao et al. halve both terms; the HiFi-GAN vocoder, which
+    ``hifigan_edu.hifigan`` follows, does not)."""
     return batch_mean((real - 1) ** 2) + batch_mean(fake**2)
 
 

@@ -12,10 +12,10 @@
 #
 # Prepare on the CPU machine first (git ignores all three):
 #   python scripts/gpu_check.py --prepare       # data/cache/gpu_pairs.pt, the check's training pairs (4 MiB)
-#   bash scripts/gpu_wheels.sh                  # .whl/, the audio libraries the GPU machine lacks (3.5 MiB)
+#   bash scripts/gpu_wheels.sh                  # .whl/, the audio libraries the GPU machine lacks (3.4 MiB)
 #   python -c "from hifigan_edu.data.simulate import RIRBank; RIRBank('train', 64); RIRBank('valid', 64)"
-# and carry .whl, data/cache/gpu_pairs.pt and the two room caches data/cache/rirs-{train,valid}-64-*.npz
-# (12.5 MiB). A resume carries .whl and RUN_DIR's checkpoint.pt and metrics.csv instead: with the
+# and carry .whl, data/cache/gpu_pairs.pt and the two room caches data/cache/rirs-{train,valid}-64-seed0-KEY.npz
+# (11.9 MiB; KEY is `RIRBank.key()`, older keys' caches may lie beside them). A resume carries .whl and RUN_DIR's checkpoint.pt and metrics.csv instead: with the
 # tracked tree (44 MB) the rooms no longer fit in the 64 MiB a lease carries, and `train` simulates
 # them there, inside its minutes.
 # Everything lands in OUT_DIR as it happens (the run's checkpoints too), so a lease cut short
