@@ -118,6 +118,14 @@ def _update(terms: dict[str, Tensor], opt: torch.optim.Optimizer) -> dict[str, f
     return {k: v.item() for k, v in terms.items()}
 
 
+def use_fastest_kernels(device: torch.device) -> None:
+    """On CUDA, let cuDNN time its kernels once per input shape and keep the fastest (the training
+    segments have one fixed shape, so the timing pays off after the first steps), unless
+    :func:`runtime.seed_everything` asked for deterministic kernels (as the notebooks do)."""
+    if device.type == "cuda" and not torch.backends.cudnn.deterministic:
+        torch.backends.cudnn.benchmark = True
+
+
 def autocast_for(config: cfg.Config, device: torch.device) -> Callable[[], AbstractContextManager]:
     """A factory of the context the forward passes run in: bf16 autocast for ``precision: bf16`` on CUDA,
     plain float32 otherwise (CPU runs stay in float32)."""
@@ -372,8 +380,7 @@ def train(config: cfg.Config, run_dir: str | Path, resume: bool = False, device:
     called = time.perf_counter()  # --max-minutes counts from here, setup included
     run_dir = Path(run_dir)
     device = device or runtime.get_device()
-    if device.type == "cuda":  # segments of one fixed shape: cuDNN times its kernels once and keeps the fastest
-        torch.backends.cudnn.benchmark = True
+    use_fastest_kernels(device)
     run = start_run(config, run_dir, resume, device, init)
     run_dir.mkdir(parents=True, exist_ok=True)
     total = sum(config.stages[name].steps for name in config.stage_names)

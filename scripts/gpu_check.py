@@ -69,7 +69,7 @@ def main() -> None:
     if not args.pairs.is_file():
         sys.exit(f"no training pairs at {args.pairs}: run `python scripts/gpu_check.py --prepare` where the data tools are installed")
     device = torch.device(args.device)
-    torch.backends.cudnn.benchmark = device.type == "cuda"  # as `train` sets it
+    train.use_fastest_kernels(device)
     pairs = {k: v.float() / 32767 for k, v in torch.load(args.pairs).items()}
     n, batch = len(pairs["clean"]), config.data.batch_size
     segment = round(config.data.segment_s * SAMPLE_RATE)
