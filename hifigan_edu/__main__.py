@@ -53,6 +53,25 @@ def data_build(args: argparse.Namespace) -> None:
     print(json.dumps(corpus.summary(out), indent=2))
 
 
+def data_import(args: argparse.Namespace) -> None:
+    from hifigan_edu.data import corpora
+
+    out = Path(args.out) if args.out else corpus.DATA_DIR / args.corpus
+    start = time.perf_counter()
+    try:
+        rows = corpora.import_speech(args.corpus, args.root, out, overwrite=args.overwrite, workers=args.workers, mic=args.mic)
+    except (ValueError, FileExistsError, FileNotFoundError) as err:
+        sys.exit(f"error: {err}")
+    splits = {split: sorted({str(r["speaker"]) for r in rows if r["split"] == split}) for split in ("valid", "test")}
+    print(f"imported {len(rows)} recordings in {time.perf_counter() - start:.0f} s into {out} "
+          f"(valid speakers {', '.join(splits['valid'])}; test speakers {', '.join(splits['test'])})")
+    s = corpus.summary(out)
+    print(json.dumps({"speakers": s["voices"], "female": s["female"], "male": s["male"], "recordings": s["utterances"],
+                      "minutes": s["minutes"], "size_mb": s["size_mb"]}, indent=2))  # fmt: skip
+    name = out.name if out.parent == corpus.DATA_DIR else str(out)
+    print(f"train on it: python -m hifigan_edu train --config full --set data.corpus={name}")
+
+
 def data_info(args: argparse.Namespace) -> None:
     directory = corpus.PRESETS[args.preset].out_dir
     try:
@@ -129,7 +148,7 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m hifigan_edu", description=__doc__)
     commands = parser.add_subparsers(required=True, metavar="{data,course,train,enhance,evaluate}")
     data = commands.add_parser("data", help="build or inspect the speech corpus and test set")
-    data_commands = data.add_subparsers(required=True, metavar="{sentences,build,testset,info}")
+    data_commands = data.add_subparsers(required=True, metavar="{sentences,build,testset,import,info}")
 
     p = data_commands.add_parser("sentences", help="extract the sentence list from Debian's fortunes")
     p.add_argument("--n", type=int, default=6000)
@@ -149,6 +168,15 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--overwrite", action="store_true", help="replace the existing test set (bump simulate.TESTSET_VERSION when its files change)")
     p.set_defaults(func=data_testset)
+
+    p = data_commands.add_parser("import", help="convert the clean speech of VCTK or DAPS into a training corpus (data.corpus)")
+    p.add_argument("corpus", choices=("vctk", "daps"))
+    p.add_argument("root", help="the corpus folder (or the folder its archive was unpacked into); it is only read")
+    p.add_argument("--out", help="where the converted corpus goes (default: data/<corpus>)")
+    p.add_argument("--mic", choices=("mic1", "mic2"), default="mic1", help="VCTK 0.92's microphone (default mic1)")
+    p.add_argument("--workers", type=int, default=2, help="processes converting files (default 2)")
+    p.add_argument("--overwrite", action="store_true", help="replace an earlier import in --out")
+    p.set_defaults(func=data_import)
 
     p = data_commands.add_parser("info", help="summarise a built corpus and verify its checksums")
     p.add_argument("--preset", choices=sorted(corpus.PRESETS), default="starter")

@@ -101,6 +101,12 @@ class LossConfig:
 class DataConfig:
     """Training pairs from ``hifigan_edu.data.simulate.PairDataset``."""
 
+    # The speech the pairs are cut from: a folder under data/ (or an absolute path) with a manifest.csv
+    # in the starter corpus's format: "starter" (committed, 12.5 min of training speech), "full"
+    # (`data build --preset full`, 5 min per voice) or a real corpus that `data import` converted
+    # ("daps", "vctk"; the paper trains on DAPS). Every shipped config uses "starter", the corpus
+    # the course ships; a paper-scale run should use a larger one (README, "Training on more speech").
+    corpus: str = "starter"
     segment_s: float = 2.0
     batch_size: int = 8  # not given in the paper
     rirs: int = 256  # size of the training room bank; 0 trains denoising only
@@ -257,6 +263,8 @@ def validate(config: Config) -> Config:
     if not resolutions or not all(0 < hop <= n_fft for n_fft, hop in resolutions):
         problems.append("loss.spectral_resolutions: needs at least one [n_fft, hop] pair with 0 < hop <= n_fft")
     longest_window = max((n_fft for n_fft, _ in resolutions), default=0)
+    if not config.data.corpus.strip():
+        problems.append('data.corpus: name a corpus folder under data/ ("starter", "full", ...) or give its path')
     unknown_noise = set(config.data.noise_types) - set(NOISE_TYPES)
     if unknown_noise or not config.data.noise_types:
         problems.append(f"data.noise_types: choose from {', '.join(NOISE_TYPES)}")

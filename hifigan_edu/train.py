@@ -167,13 +167,14 @@ def batches(config: cfg.Config, start: int, device: torch.device) -> Iterator[tu
 
 
 def pair_dataset(config: cfg.Config, split: str, seconds: float, length: int) -> PairDataset:
-    """``length`` pairs of ``seconds`` s from ``split``, simulated as ``config.data`` says (its rooms,
-    SNRs and noises; its speed perturbation on the training split only)."""
-    from hifigan_edu.data.simulate import PairDataset  # the room simulator is needed only here
+    """``length`` pairs of ``seconds`` s from ``split`` of the config's corpus, simulated as ``config.data``
+    says (its rooms, SNRs and noises; its speed perturbation on the training split only)."""
+    from hifigan_edu.data import corpus  # the corpus and the room simulator are needed only here
+    from hifigan_edu.data.simulate import PairDataset
 
     d = config.data
     return PairDataset(split, round(seconds * SAMPLE_RATE), length=length, seed=config.train.seed, rirs=d.rirs,
-                       snr_range=d.snr_range, noise_types=d.noise_types,
+                       snr_range=d.snr_range, noise_types=d.noise_types, corpus_dir=corpus.resolve(d.corpus),
                        speed_range=d.speed_range if split == "train" else (1.0, 1.0))  # fmt: skip
 
 

@@ -95,6 +95,7 @@ def write(tmp_path, change):
         (lambda d: d["loss"].update(spectral_resolutions=[[512, 0]]), r"with 0 < hop <= n_fft"),
         (lambda d: d["discriminator"].update(rates=[]), r"discriminator.rates: needs at least one sample rate"),
         (lambda d: d["discriminator"].update(groups=[1, 4, 16, 32, 0, 1, 1]), r"groups must all be >= 1"),
+        (lambda d: d["data"].update(corpus=" "), r"data.corpus: name a corpus folder under data/"),
         (lambda d: d["data"].update(speed_range=[1.2, 0.8]), r"data.speed_range must be \[low, high\] with 0.5 <= low <= high <= 2"),
         (lambda d: d["stages"]["adversarial"].update(lr_end_factor=1.5), r"stages.adversarial.lr_end_factor must lie in \[0, 1\]"),
         (lambda d: d["stages"]["predictor"].update(steps=10), r"stages.predictor trains HiFi-GAN-2's MFCC predictor"),

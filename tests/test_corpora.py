@@ -323,3 +323,119 @@ def test_duplicate_files_for_one_key(tmp_path):
     write_audio(root / "wav48_silence_trimmed" / "extra" / "p225_001_mic1.flac")
     with pytest.raises(ValueError, match=r"two files for p225_001: .* delete one"):
         corpora.vctk(root)
+
+
+# -- importing a corpus for training -----------------------------------------------------
+
+
+def write_speech(path: Path, sr: int, seed: int, silent: bool = False) -> None:
+    """1.5 s of a tone switched on and off three times a second, between two quiet stretches."""
+    rng = np.random.default_rng(seed)
+    t = np.arange(int(1.5 * sr)) / sr
+    x = 0.2 * np.sin(2 * np.pi * (120 + 10 * seed) * t) * (np.sin(2 * np.pi * 3 * t) > 0)
+    x = np.concatenate([np.zeros(sr // 4), x + 1e-4 * rng.standard_normal(t.size), np.zeros(sr // 4)])
+    path.parent.mkdir(parents=True, exist_ok=True)
+    sf.write(path, (0 * x if silent else x).astype(np.float32), sr)
+
+
+def make_daps_speakers(root: Path, per_gender: int = 3) -> Path:
+    """daps/clean/ with ``per_gender`` women and men reading one script each, at 44.1 kHz."""
+    for i, speaker in enumerate(f"{g}{n}" for g in "fm" for n in range(1, per_gender + 1)):
+        write_speech(root / "daps" / "clean" / f"{speaker}_script1_clean.wav", 44_100, seed=i)
+    return root
+
+
+def test_speaker_splits_hold_out_the_last_speaker_of_each_gender_in_natural_order():
+    genders = {f"{g}{n}": g.upper() for g in "fm" for n in range(1, 11)} | {"x1": None}
+    splits = corpora.speaker_splits(genders)
+    assert {s for s, split in splits.items() if split == "test"} == {"f10", "m10"}
+    assert {s for s, split in splits.items() if split == "valid"} == {"f9", "m9"}
+    assert splits["x1"] == "train" and list(splits.values()).count("train") == 17
+
+
+def test_speaker_splits_need_three_speakers_of_each_gender():
+    with pytest.raises(ValueError, match=r"at least 3 speakers of known gender; found F 2, M 3 \(of 6 speakers\)"):
+        corpora.speaker_splits({"f1": "F", "f2": "F", "m1": "M", "m2": "M", "m3": "M", "x": None})
+
+
+def test_import_daps_writes_a_corpus_that_training_reads(tmp_path):
+    from hifigan_edu import config, train
+    from hifigan_edu.audio import load, rms
+    from hifigan_edu.data import corpus
+
+    root = make_daps_speakers(tmp_path / "source")
+    write_speech(root / "daps" / "clean" / "m3_script2_clean.wav", 44_100, seed=9, silent=True)
+    before = sorted((p, p.stat().st_mtime_ns) for p in root.rglob("*"))
+    rows = corpora.import_speech("daps", root, tmp_path / "daps", workers=1)
+    out = tmp_path / "daps"
+    assert sorted((p, p.stat().st_mtime_ns) for p in root.rglob("*")) == before  # the source is only read
+    assert [(r["speaker"], r["split"]) for r in rows] == [("f1", "train"), ("f2", "valid"), ("f3", "test"),
+                                                          ("m1", "train"), ("m2", "valid"), ("m3", "test")]  # fmt: skip
+    assert "m3_script2" not in {r["utterance_id"] for r in rows}  # silent: skipped
+    assert corpus.verify(out) == [] and (out / "noise" / "babble-train.flac").is_file()
+    assert sf.info(out / rows[0]["path"]).samplerate == 16_000
+    x = load(out / rows[0]["path"])
+    assert 20 * np.log10(rms(x)) == pytest.approx(corpus.TARGET_DBFS, abs=0.01)
+    assert len(x) < 1.75 * 16_000  # most of the 0.5 s of silence around the 1.5 s of tone was trimmed
+    c = config.load("ci", [f"data.corpus={out}"])
+    valid = train.pair_dataset(c, "valid", 0.5, 2)
+    assert len(valid.speech) == 2 and valid[1]["degraded"].shape == (1, 8000)
+
+
+def test_import_vctk_keeps_transcripts_and_genders(tmp_path):
+    root = tmp_path / "VCTK-Corpus-0.92"
+    info = "ID  AGE  GENDER  ACCENTS  REGION COMMENTS\n"
+    for i, (speaker, gender) in enumerate([("p225", "F"), ("p228", "F"), ("p229", "F"), ("p226", "M"), ("p227", "M"), ("p232", "M")]):
+        write_speech(root / "wav48_silence_trimmed" / speaker / f"{speaker}_001_mic2.flac", 48_000, seed=i)
+        write_text(root / "txt" / speaker / f"{speaker}_001.txt", f"Sentence of {speaker}.\n")
+        info += f"{speaker[1:]}  23  {gender}  English  Surrey\n"
+    write_text(root / "speaker-info.txt", info)
+    rows = corpora.import_speech("vctk", root, tmp_path / "vctk", workers=1, mic="mic2")
+    assert [(r["utterance_id"], r["gender"], r["split"], r["text"]) for r in rows][:2] == [
+        ("p225_001", "F", "train", "Sentence of p225."), ("p226_001", "M", "train", "Sentence of p226.")]
+    assert {r["speaker"] for r in rows if r["split"] == "test"} == {"p229", "p232"}
+
+
+@pytest.mark.parametrize("out", ["source", "source/daps/converted", "."])
+def test_import_never_writes_into_or_over_the_corpus(tmp_path, out):
+    root = make_daps_speakers(tmp_path / "source")
+    with pytest.raises(ValueError, match="would write into the corpus"):
+        corpora.import_speech("daps", root / "daps", tmp_path / out, overwrite=True)
+    assert len(list((root / "daps" / "clean").iterdir())) == 6
+
+
+def test_import_replaces_an_earlier_import_only_when_asked(tmp_path):
+    root = make_daps_speakers(tmp_path / "source")
+    (tmp_path / "daps").mkdir()
+    (tmp_path / "daps" / "notes.txt").write_text("mine")
+    with pytest.raises(FileExistsError, match="pass --overwrite"):
+        corpora.import_speech("daps", root, tmp_path / "daps")
+    assert (tmp_path / "daps" / "notes.txt").read_text() == "mine"
+    corpora.import_speech("daps", root, tmp_path / "daps", overwrite=True, workers=1)
+    assert not (tmp_path / "daps" / "notes.txt").exists() and not (tmp_path / "daps.partial").exists()
+
+
+def test_data_corpus_names_a_folder_and_says_how_to_make_a_missing_one(tmp_path, monkeypatch):
+    from hifigan_edu.data import corpus
+
+    assert corpus.resolve("starter") == corpus.STARTER_DIR
+    monkeypatch.setattr(corpus, "DATA_DIR", tmp_path)
+    with pytest.raises(FileNotFoundError, match=r"build it with `python -m hifigan_edu data build --preset full`"):
+        corpus.resolve("full")
+    with pytest.raises(FileNotFoundError, match=r"data import \{daps,vctk\} ROOT.*--set data.corpus=starter"):
+        corpus.resolve("daps")
+    (tmp_path / "mine").mkdir()
+    (tmp_path / "mine" / "manifest.csv").write_text("utterance_id\n")
+    assert corpus.resolve("mine") == corpus.resolve(str(tmp_path / "mine")) == tmp_path / "mine"
+
+
+def test_cli_data_import_says_how_to_train_on_it(tmp_path, capsys):
+    from hifigan_edu.__main__ import main
+
+    root = make_daps_speakers(tmp_path / "source")
+    main(["data", "import", "daps", str(root), "--out", str(tmp_path / "daps"), "--workers", "1"])
+    out = capsys.readouterr().out
+    assert "imported 6 recordings" in out and "valid speakers f2, m2; test speakers f3, m3" in out
+    assert f"--set data.corpus={tmp_path / 'daps'}" in out
+    with pytest.raises(SystemExit, match="exists; pass --overwrite"):
+        main(["data", "import", "daps", str(root), "--out", str(tmp_path / "daps")])

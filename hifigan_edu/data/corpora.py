@@ -1,10 +1,12 @@
-"""Index real speech corpora already on disk: VCTK, VCTK-DEMAND and DAPS.
+"""Index real speech corpora already on disk (VCTK, VCTK-DEMAND and DAPS), and convert one for training.
 
 The course trains and evaluates on its own synthetic corpus so that it runs anywhere. A
-user who has one of these public corpora can use it instead: the functions here find the
+user who has one of these public corpora can use it instead: the indexing functions find the
 files and say which belong together; they read no audio and download nothing. Load a file
 with :func:`hifigan_edu.audio.load`, which returns a (T,) float32 array at 16 kHz (the
-corpora are stored at 48 kHz or 44.1 kHz and are resampled on load). Taught in
+corpora are stored at 48 kHz or 44.1 kHz and are resampled on load). :func:`import_speech`
+(``python -m hifigan_edu data import``) converts the clean speech of VCTK or DAPS once into a
+corpus folder that training reads (the config's ``data.corpus``). Taught in
 ``notebooks/00_the_problem_and_the_data.ipynb``.
 
 Every function returns a list sorted by ``id``, so the same tree always gives the same
@@ -24,17 +26,26 @@ Licences (each corpus has its own terms; they are not this project's MIT licence
 
 from __future__ import annotations
 
+import multiprocessing
 import re
+import shutil
+import warnings
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+
+from tqdm.auto import tqdm
 
 __all__ = [
     "DAPS_DEVICE_CONDITIONS",
     "DAPS_STUDIO_CONDITIONS",
+    "IMPORTABLE",
     "Pair",
     "Utterance",
     "daps",
     "daps_clean",
+    "import_speech",
+    "speaker_splits",
     "vctk",
     "vctk_demand",
 ]
@@ -282,7 +293,113 @@ def _daps_index(base: Path, folder: str) -> dict[str, Path]:
     return _index(path, rf"(?P<key>[fm]\d+_script\d+)_{re.escape(folder)}\.wav", f"f1_script1_{folder}.wav")
 
 
+# -- converting a corpus for training --------------------------------------------------
+
+IMPORTABLE = {  # what `data import` converts (a row's "engine" column) -> the licence its manifest rows carry
+    "vctk": "VCTK-Corpus: CC BY 4.0 (0.92) or ODC-By 1.0 (0.80), Yamagishi, Veaux and MacDonald",
+    "daps": "DAPS (Mysore, 2015): see the licence in its archive, usually CC BY-NC 4.0",
+}
+
+
+def speaker_splits(genders: dict[str, str | None]) -> dict[str, str]:
+    """Speaker-disjoint splits of a real corpus: speaker -> ``"train"``, ``"valid"`` or ``"test"``.
+
+    Per gender, the last speaker in natural order (``f10`` after ``f9``, ``p376`` after ``p99``) is
+    held out for testing and the one before it for validation, so both splits hear a woman and a
+    man; every other speaker, and any of unknown gender, trains. DAPS: test ``f10``, ``m10``,
+    valid ``f9``, ``m9``.
+
+    Raises:
+        ValueError: fewer than three speakers of either gender.
+    """
+    by_gender = {g: sorted((s for s, sg in genders.items() if sg == g), key=_natural) for g in ("F", "M")}
+    if min(len(speakers) for speakers in by_gender.values()) < 3:
+        counts = ", ".join(f"{g} {len(v)}" for g, v in by_gender.items())
+        raise ValueError(
+            f"speaker-disjoint splits hold out one speaker of each gender for validation and one for testing, "
+            f"so each gender needs at least 3 speakers of known gender; found {counts} (of {len(genders)} speakers). "
+            "For VCTK, keep speaker-info.txt next to the audio: it gives the genders."
+        )
+    splits = dict.fromkeys(genders, "train")
+    for speakers in by_gender.values():
+        splits[speakers[-1]], splits[speakers[-2]] = "test", "valid"
+    return splits
+
+
+def import_speech(name: str, root: str | Path, out_dir: Path, overwrite: bool = False, workers: int = 2,
+                  mic: str = "mic1") -> list[dict[str, object]]:  # fmt: skip
+    """Convert the clean speech of VCTK (``name="vctk"``) or DAPS (``"daps"``) into a training corpus.
+
+    Each recording is read at 16 kHz mono, trimmed and scaled to the starter corpus's level
+    (``corpus.normalize``) and written to ``out_dir/speech/<speaker>/<id>.flac``, with a
+    ``manifest.csv`` in the starter corpus's format, split by :func:`speaker_splits`; the starter
+    corpus's babble clips are copied to ``out_dir/noise``. Training reads it with
+    ``--set data.corpus=<folder name under data/, or the path>``. Silent recordings are skipped.
+    The corpus is written to a sibling ``.partial`` folder and moved into place at the end.
+    Returns the manifest rows.
+
+    Raises:
+        ValueError: an unknown ``name``; ``out_dir`` is the corpus folder, inside it or around it;
+            too few speakers (:func:`speaker_splits`); or what :func:`vctk` and :func:`daps_clean` raise.
+        FileExistsError: ``out_dir`` exists and ``overwrite`` is false.
+    """
+    from hifigan_edu.data import corpus  # reads and writes audio: imported only for a conversion
+
+    if name not in IMPORTABLE:
+        raise ValueError(f"can import {', '.join(IMPORTABLE)}, not {name!r}")
+    source, out = Path(root).expanduser().resolve(), Path(out_dir).expanduser().resolve()
+    if out == source or source in out.parents or out in source.parents:
+        raise ValueError(f"--out {out} would write into the corpus at {source} (or replace it): choose a folder outside it")
+    if out.exists() and not overwrite:
+        raise FileExistsError(f"{out} exists; pass --overwrite to replace it (the old copy is replaced at the end), or choose another --out")
+    found = vctk(source, mic) if name == "vctk" else daps_clean(source)
+    splits = speaker_splits({u.speaker: u.gender for u in found})
+    partial = out.with_name(out.name + ".partial")
+    shutil.rmtree(partial, ignore_errors=True)
+    jobs = [(u, splits[u.speaker], name, partial) for u in found]
+    # spawned, not forked: a fork of a process whose torch threads have run can hang in the resampler
+    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+        converted = pool.map(_import_one, *zip(*jobs), chunksize=16)
+        rows = [row for row in tqdm(converted, total=len(jobs), desc=f"importing {name}", unit="file") if row is not None]
+    if not rows:
+        raise ValueError(f"every recording under {source} is silent; check the files")
+    corpus.write_manifest(partial / "manifest.csv", rows, corpus.MANIFEST_FIELDS)
+    noise_rows = corpus.read_manifest(corpus.STARTER_DIR / "noise_manifest.csv")
+    for row in noise_rows:
+        (partial / row["path"]).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(corpus.STARTER_DIR / row["path"], partial / row["path"])
+    shutil.copyfile(corpus.STARTER_DIR / "noise_manifest.csv", partial / "noise_manifest.csv")
+    if out.exists():
+        shutil.rmtree(out)
+    partial.replace(out)
+    return rows
+
+
+def _import_one(utterance: Utterance, split: str, name: str, out_dir: Path) -> dict[str, object] | None:
+    """Convert one recording (see :func:`import_speech`); its manifest row, or None if it is silent."""
+    from hifigan_edu.audio import SAMPLE_RATE, AudioConversionWarning, load, save
+    from hifigan_edu.data import corpus
+    from hifigan_edu.files import sha256
+
+    with warnings.catch_warnings():  # every file of these corpora is resampled (48 or 44.1 kHz); say nothing each time
+        warnings.simplefilter("ignore", AudioConversionWarning)
+        x = load(utterance.path)
+    if not x.any():
+        return None
+    x = corpus.normalize(x)
+    rel = Path("speech") / utterance.speaker / f"{utterance.id}.flac"
+    save(out_dir / rel, x)
+    return dict(utterance_id=utterance.id, speaker=utterance.speaker, gender=utterance.gender or "", engine=name,
+                split=split, licence=IMPORTABLE[name], text=utterance.text or "",
+                duration_s=f"{len(x) / SAMPLE_RATE:.3f}", path=rel.as_posix(), sha256=sha256(out_dir / rel))  # fmt: skip
+
+
 # -- shared ----------------------------------------------------------------------------
+
+
+def _natural(name: str) -> list[int | str]:
+    """Sort key that orders the numbers in a name by value: ``f9`` before ``f10``."""
+    return [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", name)]
 
 
 def _corpus_dir(root: str | Path, corpus: str, markers: tuple[str, ...], layout: str) -> Path:

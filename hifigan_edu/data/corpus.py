@@ -274,6 +274,26 @@ def verify(directory: Path = STARTER_DIR) -> list[str]:
     return problems
 
 
+def resolve(name: str) -> Path:
+    """The folder of the corpus a config's ``data.corpus`` names: ``data/<name>`` (``starter``, ``full``,
+    or one ``python -m hifigan_edu data import`` wrote), or ``name`` itself if it is an absolute path.
+
+    Raises:
+        FileNotFoundError: no ``manifest.csv`` there; the message says how to build or import it.
+    """
+    path = Path(name).expanduser()
+    folder = path if path.is_absolute() else DATA_DIR / path
+    if (folder / "manifest.csv").is_file():
+        return folder
+    if name in PRESETS:
+        how = f"build it with `python -m hifigan_edu data build --preset {name}` (needs the TTS engines, README)"
+    else:
+        how = ("convert a real corpus into it with `python -m hifigan_edu data import {daps,vctk} ROOT` "
+               "(which writes data/daps or data/vctk)")  # fmt: skip
+    raise FileNotFoundError(f"data.corpus = {name!r}: no corpus at {folder} (no manifest.csv); {how}, "
+                            "or train on the committed corpus with --set data.corpus=starter")  # fmt: skip
+
+
 def utterances(corpus_dir: Path = STARTER_DIR, split: str | None = None) -> list[dict[str, str]]:
     """Manifest rows of the synthetic speech, optionally of one split (train/valid/test)."""
     rows = read_manifest(corpus_dir / "manifest.csv")
@@ -458,7 +478,7 @@ def build(preset: Preset, seed: int = 0, overwrite: bool = False, workers: int =
 def summary(corpus_dir: Path = STARTER_DIR) -> dict[str, object]:
     """Voices, genders, minutes per split and size on disk of a built corpus."""
     rows = utterances(corpus_dir)
-    real = read_manifest(corpus_dir / "real_manifest.csv")
+    real = read_manifest(corpus_dir / "real_manifest.csv") if (corpus_dir / "real_manifest.csv").exists() else []  # imported corpora have none
     minutes = {
         split: round(sum(float(r["duration_s"]) for r in rows if r["split"] == split) / 60, 2)
         for split in ("train", "valid", "test")
