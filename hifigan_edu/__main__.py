@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 
 from hifigan_edu import runtime
-from hifigan_edu.data import corpus, simulate
+from hifigan_edu.data import corpora, corpus, simulate
 from hifigan_edu.enhance import SHIPPED
 from hifigan_edu.files import atomic_path
 
@@ -54,9 +54,7 @@ def data_build(args: argparse.Namespace) -> None:
 
 
 def data_import(args: argparse.Namespace) -> None:
-    from hifigan_edu.data import corpora
-
-    out = Path(args.out) if args.out else corpus.DATA_DIR / args.corpus
+    out = Path(args.out).expanduser().resolve() if args.out else corpus.DATA_DIR / args.corpus
     start = time.perf_counter()
     try:
         rows = corpora.import_speech(args.corpus, args.root, out, overwrite=args.overwrite, workers=args.workers, mic=args.mic)
@@ -73,15 +71,16 @@ def data_import(args: argparse.Namespace) -> None:
 
 
 def data_info(args: argparse.Namespace) -> None:
-    directory = corpus.PRESETS[args.preset].out_dir
     try:
+        directory = corpus.resolve(args.corpus)
         print(json.dumps(corpus.summary(directory), indent=2))
     except FileNotFoundError as err:
-        sys.exit(f"error: {err} (for this preset: `python -m hifigan_edu data build --preset {args.preset}`)")
-    problems = corpus.verify(directory) + (corpus.verify(simulate.TESTSET_DIR) if args.preset == "starter" else [])
+        sys.exit(f"error: {err}")
+    problems = corpus.verify(directory) + (corpus.verify(simulate.TESTSET_DIR) if directory == corpus.STARTER_DIR else [])
     print("checksums: ok" if not problems else "\n".join(problems))
-    missing = corpus.missing_tools()
-    print("build tools: all installed" if not missing else "missing (needed only to rebuild):\n  " + "\n  ".join(missing))
+    if directory in {preset.out_dir for preset in corpus.PRESETS.values()}:  # what `data build` makes
+        missing = corpus.missing_tools()
+        print("build tools: all installed" if not missing else "missing (needed only to rebuild):\n  " + "\n  ".join(missing))
     if problems:
         sys.exit(1)
 
@@ -170,7 +169,7 @@ def main(argv: list[str] | None = None) -> None:
     p.set_defaults(func=data_testset)
 
     p = data_commands.add_parser("import", help="convert the clean speech of VCTK or DAPS into a training corpus (data.corpus)")
-    p.add_argument("corpus", choices=("vctk", "daps"))
+    p.add_argument("corpus", choices=sorted(corpora.IMPORTABLE))
     p.add_argument("root", help="the corpus folder (or the folder its archive was unpacked into); it is only read")
     p.add_argument("--out", help="where the converted corpus goes (default: data/<corpus>)")
     p.add_argument("--mic", choices=("mic1", "mic2"), default="mic1", help="VCTK 0.92's microphone (default mic1)")
@@ -178,8 +177,8 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--overwrite", action="store_true", help="replace an earlier import in --out")
     p.set_defaults(func=data_import)
 
-    p = data_commands.add_parser("info", help="summarise a built corpus and verify its checksums")
-    p.add_argument("--preset", choices=sorted(corpus.PRESETS), default="starter")
+    p = data_commands.add_parser("info", help="summarise a corpus and verify its checksums (the starter's with the test set)")
+    p.add_argument("--corpus", default="starter", help="a corpus folder under data/ (starter, full, daps, ...) or its path, as data.corpus names it")
     p.set_defaults(func=data_info)
 
     p = commands.add_parser("course", help="execute the notebooks in order and render them to HTML")

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -32,6 +33,20 @@ def atomic_path(path: Path) -> Iterator[Path]:
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
+
+
+@contextmanager
+def atomic_dir(path: Path) -> Iterator[Path]:
+    """Yield an empty sibling folder ``<path>.partial`` to build in; it replaces ``path`` only if the block
+    succeeds, so a failed or interrupted build never leaves half a folder behind (or loses the old one).
+    Callers decide beforehand whether ``path`` may be replaced."""
+    partial = path.with_name(path.name + ".partial")
+    shutil.rmtree(partial, ignore_errors=True)
+    partial.mkdir(parents=True)
+    yield partial
+    if path.exists():
+        shutil.rmtree(path)
+    partial.replace(path)
 
 
 def sha256(path: Path) -> str:

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import re
+import shutil
 from pathlib import Path
 
 import numpy as np
 import pytest
 import soundfile as sf
 
-from hifigan_edu.data import corpora
+from hifigan_edu.data import corpora, corpus
 from hifigan_edu.data.corpora import Pair, Utterance
 
 SR = 16_000
@@ -353,6 +354,12 @@ def test_speaker_splits_hold_out_the_last_speaker_of_each_gender_in_natural_orde
     assert splits["x1"] == "train" and list(splits.values()).count("train") == 17
 
 
+def test_speaker_splits_order_speakers_by_their_number():
+    genders = {"p225": "F", "p228": "F", "s5": "F", "p226": "M", "p227": "M", "p232": "M"}  # VCTK 0.92 has an s5
+    assert corpora.speaker_splits(genders) == {"p225": "valid", "p228": "test", "s5": "train",
+                                               "p226": "train", "p227": "valid", "p232": "test"}  # fmt: skip
+
+
 def test_speaker_splits_need_three_speakers_of_each_gender():
     with pytest.raises(ValueError, match=r"at least 3 speakers of known gender; found F 2, M 3 \(of 6 speakers\)"):
         corpora.speaker_splits({"f1": "F", "f2": "F", "m1": "M", "m2": "M", "m3": "M", "x": None})
@@ -361,7 +368,6 @@ def test_speaker_splits_need_three_speakers_of_each_gender():
 def test_import_daps_writes_a_corpus_that_training_reads(tmp_path):
     from hifigan_edu import config, train
     from hifigan_edu.audio import load, rms
-    from hifigan_edu.data import corpus
 
     root = make_daps_speakers(tmp_path / "source")
     write_speech(root / "daps" / "clean" / "m3_script2_clean.wav", 44_100, seed=9, silent=True)
@@ -404,38 +410,64 @@ def test_import_never_writes_into_or_over_the_corpus(tmp_path, out):
     assert len(list((root / "daps" / "clean").iterdir())) == 6
 
 
+@pytest.mark.parametrize("other", ["a folder of notes", "the starter corpus"])
+def test_import_never_replaces_what_it_did_not_write(tmp_path, other):
+    root = make_daps_speakers(tmp_path / "source")
+    out = tmp_path / "out"
+    if other == "the starter corpus":
+        shutil.copytree(corpus.STARTER_DIR, out, ignore=shutil.ignore_patterns("speech", "real"))
+    else:
+        out.mkdir()
+        (out / "notes.txt").write_text("mine")
+    before = sorted(p.name for p in out.iterdir())
+    with pytest.raises(FileExistsError, match="is not a corpus `data import` wrote"):
+        corpora.import_speech("daps", root, out, overwrite=True, workers=1)
+    assert sorted(p.name for p in out.iterdir()) == before
+
+
 def test_import_replaces_an_earlier_import_only_when_asked(tmp_path):
     root = make_daps_speakers(tmp_path / "source")
-    (tmp_path / "daps").mkdir()
-    (tmp_path / "daps" / "notes.txt").write_text("mine")
-    with pytest.raises(FileExistsError, match="pass --overwrite"):
-        corpora.import_speech("daps", root, tmp_path / "daps")
-    assert (tmp_path / "daps" / "notes.txt").read_text() == "mine"
-    corpora.import_speech("daps", root, tmp_path / "daps", overwrite=True, workers=1)
-    assert not (tmp_path / "daps" / "notes.txt").exists() and not (tmp_path / "daps.partial").exists()
+    out = tmp_path / "daps"
+    corpora.import_speech("daps", root, out, workers=1)
+    (out / "speech" / "f1" / "mine.txt").write_text("an earlier import's file")
+    with pytest.raises(FileExistsError, match="holds an earlier import; pass --overwrite"):
+        corpora.import_speech("daps", root, out)
+    assert (out / "speech" / "f1" / "mine.txt").exists()
+    corpora.import_speech("daps", root, out, overwrite=True, workers=1)
+    assert not (out / "speech" / "f1" / "mine.txt").exists() and not (tmp_path / "daps.partial").exists()
+    assert (out / ".gitignore").read_text() == "*\n"  # a licensed corpus stays out of git wherever it lies
+
+
+def test_import_needs_a_worker(tmp_path):
+    with pytest.raises(ValueError, match="workers must be >= 1, got 0"):
+        corpora.import_speech("daps", make_daps_speakers(tmp_path / "source"), tmp_path / "daps", workers=0)
 
 
 def test_data_corpus_names_a_folder_and_says_how_to_make_a_missing_one(tmp_path, monkeypatch):
-    from hifigan_edu.data import corpus
-
     assert corpus.resolve("starter") == corpus.STARTER_DIR
     monkeypatch.setattr(corpus, "DATA_DIR", tmp_path)
     with pytest.raises(FileNotFoundError, match=r"build it with `python -m hifigan_edu data build --preset full`"):
         corpus.resolve("full")
-    with pytest.raises(FileNotFoundError, match=r"data import \{daps,vctk\} ROOT.*--set data.corpus=starter"):
+    with pytest.raises(FileNotFoundError, match=r"data import \{daps,vctk\} ROOT --out .*daps.*--set data.corpus=starter"):
         corpus.resolve("daps")
     (tmp_path / "mine").mkdir()
     (tmp_path / "mine" / "manifest.csv").write_text("utterance_id\n")
     assert corpus.resolve("mine") == corpus.resolve(str(tmp_path / "mine")) == tmp_path / "mine"
 
 
-def test_cli_data_import_says_how_to_train_on_it(tmp_path, capsys):
+@pytest.mark.parametrize("out, name", [("data/mine", "mine"), ("elsewhere/mine", "{tmp}/elsewhere/mine")])
+def test_cli_data_import_says_how_to_train_on_it(tmp_path, capsys, monkeypatch, out, name):
     from hifigan_edu.__main__ import main
 
     root = make_daps_speakers(tmp_path / "source")
-    main(["data", "import", "daps", str(root), "--out", str(tmp_path / "daps"), "--workers", "1"])
-    out = capsys.readouterr().out
-    assert "imported 6 recordings" in out and "valid speakers f2, m2; test speakers f3, m3" in out
-    assert f"--set data.corpus={tmp_path / 'daps'}" in out
-    with pytest.raises(SystemExit, match="exists; pass --overwrite"):
-        main(["data", "import", "daps", str(root), "--out", str(tmp_path / "daps")])
+    monkeypatch.setattr(corpus, "DATA_DIR", tmp_path / "data")
+    monkeypatch.chdir(tmp_path)  # --out is relative to where the command runs
+    main(["data", "import", "daps", str(root), "--out", out, "--workers", "1"])
+    printed = capsys.readouterr().out
+    assert "imported 6 recordings" in printed and "valid speakers f2, m2; test speakers f3, m3" in printed
+    name = name.format(tmp=tmp_path)
+    assert f"--set data.corpus={name}\n" in printed and corpus.resolve(name) == tmp_path / out
+    main(["data", "info", "--corpus", name])
+    assert '"voices": 6' in (printed := capsys.readouterr().out) and "checksums: ok" in printed
+    with pytest.raises(SystemExit, match="holds an earlier import; pass --overwrite"):
+        main(["data", "import", "daps", str(root), "--out", out])

@@ -1,6 +1,5 @@
 """The committed starter corpus: manifests, checksums, splits, licences, and the build's determinism."""
 
-import dataclasses
 import shutil
 import subprocess
 import sys
@@ -30,7 +29,7 @@ def test_committed_files_match_their_manifests():
 def test_starter_corpus_meets_its_promises():
     s = corpus.summary(DIR)
     assert s["voices"] >= 10 and s["female"] >= 3 and s["male"] >= 3
-    assert s["synthetic_minutes"] >= 8.0
+    assert s["speech_minutes"] >= 8.0
     assert s["size_mb"] <= 20.0  # 14 MB for the first edition's 13 voices, 19.3 with the second edition's 8
 
 
@@ -104,12 +103,12 @@ def test_cli_info_reports_and_verifies():
     assert '"voices": 21' in out and "checksums: ok" in out
 
 
-def test_cli_info_on_a_preset_not_built_says_how_to_build_it(monkeypatch, tmp_path):
+def test_cli_info_on_a_corpus_not_built_says_how_to_build_it(monkeypatch, tmp_path):
     from hifigan_edu.__main__ import main
 
-    monkeypatch.setitem(corpus.PRESETS, "full", dataclasses.replace(corpus.PRESETS["full"], out_dir=tmp_path / "full"))
+    monkeypatch.setattr(corpus, "DATA_DIR", tmp_path)
     with pytest.raises(SystemExit, match="data build --preset full"):
-        main(["data", "info", "--preset", "full"])
+        main(["data", "info", "--corpus", "full"])
 
 
 def test_the_build_reproduces_the_real_split_and_babble(rows, tmp_path):

@@ -304,15 +304,15 @@ IMPORTABLE = {  # what `data import` converts (a row's "engine" column) -> the l
 def speaker_splits(genders: dict[str, str | None]) -> dict[str, str]:
     """Speaker-disjoint splits of a real corpus: speaker -> ``"train"``, ``"valid"`` or ``"test"``.
 
-    Per gender, the last speaker in natural order (``f10`` after ``f9``, ``p376`` after ``p99``) is
-    held out for testing and the one before it for validation, so both splits hear a woman and a
-    man; every other speaker, and any of unknown gender, trains. DAPS: test ``f10``, ``m10``,
-    valid ``f9``, ``m9``.
+    Per gender, the speaker with the highest number in its name (``f10`` after ``f9``, ``p376``
+    after ``p99``; then by name) is held out for testing and the one before it for validation, so
+    both splits hear a woman and a man; every other speaker, and any of unknown gender, trains.
+    DAPS: test ``f10`` and ``m10``, valid ``f9`` and ``m9``.
 
     Raises:
         ValueError: fewer than three speakers of either gender.
     """
-    by_gender = {g: sorted((s for s, sg in genders.items() if sg == g), key=_natural) for g in ("F", "M")}
+    by_gender = {g: sorted((s for s, sg in genders.items() if sg == g), key=_by_number) for g in ("F", "M")}
     if min(len(speakers) for speakers in by_gender.values()) < 3:
         counts = ", ".join(f"{g} {len(v)}" for g, v in by_gender.items())
         raise ValueError(
@@ -326,80 +326,84 @@ def speaker_splits(genders: dict[str, str | None]) -> dict[str, str]:
     return splits
 
 
-def import_speech(name: str, root: str | Path, out_dir: Path, overwrite: bool = False, workers: int = 2,
+def import_speech(name: str, root: str | Path, out_dir: str | Path, overwrite: bool = False, workers: int = 2,
                   mic: str = "mic1") -> list[dict[str, object]]:  # fmt: skip
     """Convert the clean speech of VCTK (``name="vctk"``) or DAPS (``"daps"``) into a training corpus.
 
     Each recording is read at 16 kHz mono, trimmed and scaled to the starter corpus's level
     (``corpus.normalize``) and written to ``out_dir/speech/<speaker>/<id>.flac``, with a
     ``manifest.csv`` in the starter corpus's format, split by :func:`speaker_splits`; the starter
-    corpus's babble clips are copied to ``out_dir/noise``. Training reads it with
-    ``--set data.corpus=<folder name under data/, or the path>``. Silent recordings are skipped.
-    The corpus is written to a sibling ``.partial`` folder and moved into place at the end.
-    Returns the manifest rows.
+    corpus's babble clips are copied to ``out_dir/noise``, and a ``.gitignore`` keeps the corpus
+    (its licence is its own) out of git wherever it lies. Training reads it with
+    ``--set data.corpus=<its folder name under data/, or its path>``. All-zero recordings are
+    skipped. The folder is built as ``<out_dir>.partial`` and takes its name at the end.
+    ``workers`` processes convert the files; they are spawned, so a script that calls this needs
+    the usual ``if __name__ == "__main__":`` guard. Returns the manifest rows.
 
     Raises:
-        ValueError: an unknown ``name``; ``out_dir`` is the corpus folder, inside it or around it;
-            too few speakers (:func:`speaker_splits`); or what :func:`vctk` and :func:`daps_clean` raise.
-        FileExistsError: ``out_dir`` exists and ``overwrite`` is false.
+        ValueError: an unknown ``name``; ``workers`` < 1; ``out_dir`` is the corpus folder, inside it
+            or around it; too few speakers (:func:`speaker_splits`); or what :func:`vctk` and
+            :func:`daps_clean` raise.
+        FileExistsError: ``out_dir`` exists and is not an earlier import, or is one and ``overwrite`` is false.
     """
     from hifigan_edu.data import corpus  # reads and writes audio: imported only for a conversion
+    from hifigan_edu.files import atomic_dir
 
     if name not in IMPORTABLE:
         raise ValueError(f"can import {', '.join(IMPORTABLE)}, not {name!r}")
+    if workers < 1:
+        raise ValueError(f"workers must be >= 1, got {workers}")
     source, out = Path(root).expanduser().resolve(), Path(out_dir).expanduser().resolve()
     if out == source or source in out.parents or out in source.parents:
         raise ValueError(f"--out {out} would write into the corpus at {source} (or replace it): choose a folder outside it")
-    if out.exists() and not overwrite:
-        raise FileExistsError(f"{out} exists; pass --overwrite to replace it (the old copy is replaced at the end), or choose another --out")
+    if out.exists() and (not out.is_dir() or any(out.iterdir())):
+        manifest = out / "manifest.csv"
+        earlier = manifest.is_file() and {r["engine"] for r in corpus.read_manifest(manifest)} <= set(IMPORTABLE)
+        if not earlier:
+            raise FileExistsError(f"{out} exists and is not a corpus `data import` wrote: choose another --out (nothing was changed)")
+        if not overwrite:
+            raise FileExistsError(f"{out} holds an earlier import; pass --overwrite to replace it (at the end), or choose another --out")
     found = vctk(source, mic) if name == "vctk" else daps_clean(source)
     splits = speaker_splits({u.speaker: u.gender for u in found})
-    partial = out.with_name(out.name + ".partial")
-    shutil.rmtree(partial, ignore_errors=True)
-    jobs = [(u, splits[u.speaker], name, partial) for u in found]
-    # spawned, not forked: a fork of a process whose torch threads have run can hang in the resampler
-    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
-        converted = pool.map(_import_one, *zip(*jobs), chunksize=16)
-        rows = [row for row in tqdm(converted, total=len(jobs), desc=f"importing {name}", unit="file") if row is not None]
-    if not rows:
-        raise ValueError(f"every recording under {source} is silent; check the files")
-    corpus.write_manifest(partial / "manifest.csv", rows, corpus.MANIFEST_FIELDS)
-    noise_rows = corpus.read_manifest(corpus.STARTER_DIR / "noise_manifest.csv")
-    for row in noise_rows:
-        (partial / row["path"]).parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(corpus.STARTER_DIR / row["path"], partial / row["path"])
-    shutil.copyfile(corpus.STARTER_DIR / "noise_manifest.csv", partial / "noise_manifest.csv")
-    if out.exists():
-        shutil.rmtree(out)
-    partial.replace(out)
+    with atomic_dir(out) as partial:
+        (partial / ".gitignore").write_text("*\n")
+        jobs = [(u, splits[u.speaker], name, partial) for u in found]
+        # spawned, not forked: a fork of a process whose torch threads have run can hang in the resampler
+        with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+            converted = pool.map(_import_one, *zip(*jobs), chunksize=16)
+            rows = [row for row in tqdm(converted, total=len(jobs), desc=f"importing {name}", unit="file") if row is not None]
+        if not rows:
+            raise ValueError(f"every recording under {source} is silent; check the files")
+        corpus.write_manifest(partial / "manifest.csv", rows, corpus.MANIFEST_FIELDS)
+        for row in corpus.read_manifest(corpus.STARTER_DIR / "noise_manifest.csv"):
+            (partial / row["path"]).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(corpus.STARTER_DIR / row["path"], partial / row["path"])
+        shutil.copyfile(corpus.STARTER_DIR / "noise_manifest.csv", partial / "noise_manifest.csv")
     return rows
 
 
 def _import_one(utterance: Utterance, split: str, name: str, out_dir: Path) -> dict[str, object] | None:
-    """Convert one recording (see :func:`import_speech`); its manifest row, or None if it is silent."""
-    from hifigan_edu.audio import SAMPLE_RATE, AudioConversionWarning, load, save
+    """Convert one recording (see :func:`import_speech`); its manifest row, or None if it is all zeros."""
+    from hifigan_edu.audio import AudioConversionWarning, load
     from hifigan_edu.data import corpus
-    from hifigan_edu.files import sha256
 
     with warnings.catch_warnings():  # every file of these corpora is resampled (48 or 44.1 kHz); say nothing each time
         warnings.simplefilter("ignore", AudioConversionWarning)
         x = load(utterance.path)
     if not x.any():
         return None
-    x = corpus.normalize(x)
-    rel = Path("speech") / utterance.speaker / f"{utterance.id}.flac"
-    save(out_dir / rel, x)
-    return dict(utterance_id=utterance.id, speaker=utterance.speaker, gender=utterance.gender or "", engine=name,
-                split=split, licence=IMPORTABLE[name], text=utterance.text or "",
-                duration_s=f"{len(x) / SAMPLE_RATE:.3f}", path=rel.as_posix(), sha256=sha256(out_dir / rel))  # fmt: skip
+    return corpus.write_utterance(out_dir, Path("speech") / utterance.speaker / f"{utterance.id}.flac", corpus.normalize(x),
+                                  utterance_id=utterance.id, speaker=utterance.speaker, gender=utterance.gender or "",
+                                  engine=name, split=split, licence=IMPORTABLE[name], text=utterance.text or "")  # fmt: skip
 
 
 # -- shared ----------------------------------------------------------------------------
 
 
-def _natural(name: str) -> list[int | str]:
-    """Sort key that orders the numbers in a name by value: ``f9`` before ``f10``."""
-    return [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", name)]
+def _by_number(name: str) -> tuple[int, str]:
+    """Sort key: the first number in a speaker's name, then the name (``f9`` before ``f10``, ``s5`` before ``p225``)."""
+    number = re.search(r"\d+", name)
+    return (int(number.group()) if number else -1, name)
 
 
 def _corpus_dir(root: str | Path, corpus: str, markers: tuple[str, ...], layout: str) -> Path:

@@ -51,7 +51,7 @@ from tqdm.auto import tqdm
 
 from hifigan_edu.audio import SAMPLE_RATE, AudioConversionWarning, load, resample, rms, save
 from hifigan_edu.data import kokoro
-from hifigan_edu.files import atomic_path, sha256
+from hifigan_edu.files import atomic_dir, atomic_path, sha256
 
 DATA_DIR = Path(__file__).resolve().parents[2] / "data"
 STARTER_DIR = DATA_DIR / "starter"
@@ -288,8 +288,8 @@ def resolve(name: str) -> Path:
     if name in PRESETS:
         how = f"build it with `python -m hifigan_edu data build --preset {name}` (needs the TTS engines, README)"
     else:
-        how = ("convert a real corpus into it with `python -m hifigan_edu data import {daps,vctk} ROOT` "
-               "(which writes data/daps or data/vctk)")  # fmt: skip
+        how = (f"convert a real corpus into it with `python -m hifigan_edu data import {{daps,vctk}} ROOT --out {folder}` "
+               "(without --out it writes data/daps or data/vctk)")  # fmt: skip
     raise FileNotFoundError(f"data.corpus = {name!r}: no corpus at {folder} (no manifest.csv); {how}, "
                             "or train on the committed corpus with --set data.corpus=starter")  # fmt: skip
 
@@ -309,15 +309,19 @@ BABBLE_SECONDS = 30.0
 BABBLE_LINES = 12  # sentences each babble voice reads
 
 
+def write_utterance(out_dir: Path, rel: Path, x: np.ndarray, **fields: str) -> dict[str, object]:
+    """Save the normalised (T,) ``x`` as ``out_dir/rel``; return its manifest row: ``fields`` (utterance_id,
+    speaker, gender, engine, split, licence, text) and the file's duration, path and SHA-256."""
+    save(out_dir / rel, x)
+    return dict(**fields, duration_s=f"{len(x) / SAMPLE_RATE:.3f}", path=rel.as_posix(), sha256=sha256(out_dir / rel))
+
+
 def speak(voice: Voice, text: str, index: int, out_dir: Path) -> dict[str, object]:
     """Synthesise utterance number ``index`` of ``voice``, write it under ``out_dir``; return its manifest row."""
-    x = normalize(synthesize(voice, text))
     utt_id = f"{voice.speaker}-{index:03d}"
-    rel = Path("speech") / voice.speaker / f"{utt_id}.flac"
-    save(out_dir / rel, x)
-    return dict(utterance_id=utt_id, speaker=voice.speaker, gender=voice.gender, engine=voice.engine,
-                split=voice.split, licence=voice.licence, text=text, duration_s=f"{len(x) / SAMPLE_RATE:.3f}",
-                path=rel.as_posix(), sha256=sha256(out_dir / rel))  # fmt: skip
+    return write_utterance(out_dir, Path("speech") / voice.speaker / f"{utt_id}.flac", normalize(synthesize(voice, text)),
+                           utterance_id=utt_id, speaker=voice.speaker, gender=voice.gender, engine=voice.engine,
+                           split=voice.split, licence=voice.licence, text=text)  # fmt: skip
 
 
 def _speak_voice(voice: Voice, sentences: list[str], seconds: float, out_dir: Path) -> list[dict[str, object]]:
@@ -397,13 +401,10 @@ def build_real(out_dir: Path, n: int | None, seed: int = 0, source_dir: Path = A
         x = normalize(decode_g722(files[i]))
         if len(x) < 1.5 * SAMPLE_RATE:
             continue
-        rel = Path("real") / f"allison-{files[i].stem}.flac"
-        save(out_dir / rel, x)
-        rows.append(
-            dict(utterance_id=f"allison-{files[i].stem}", speaker="allison", gender="F", engine="recording",
-                 split="real", licence=ALLISON_LICENCE, text=files[i].stem.replace("-", " "),
-                 duration_s=f"{len(x) / SAMPLE_RATE:.3f}", path=rel.as_posix(), sha256=sha256(out_dir / rel))
-        )  # fmt: skip
+        rows.append(write_utterance(out_dir, Path("real") / f"allison-{files[i].stem}.flac", x,
+                                    utterance_id=f"allison-{files[i].stem}", speaker="allison", gender="F",
+                                    engine="recording", split="real", licence=ALLISON_LICENCE,
+                                    text=files[i].stem.replace("-", " ")))  # fmt: skip
     write_manifest(out_dir / "real_manifest.csv", rows, MANIFEST_FIELDS)
     return rows
 
@@ -464,21 +465,17 @@ def build(preset: Preset, seed: int = 0, overwrite: bool = False, workers: int =
     out = preset.out_dir
     if out.exists() and not overwrite:
         raise FileExistsError(f"{out} exists; pass --overwrite to rebuild it (the old copy is replaced at the end).")
-    partial = out.with_name(out.name + ".partial")
-    shutil.rmtree(partial, ignore_errors=True)
-    rows = build_speech(partial, preset.seconds_per_voice, seed, workers)
-    build_real(partial, preset.real_utterances, seed)
-    build_babble(partial, {str(r["text"]) for r in rows}, seed)
-    if out.exists():
-        shutil.rmtree(out)
-    partial.replace(out)
+    with atomic_dir(out) as partial:
+        rows = build_speech(partial, preset.seconds_per_voice, seed, workers)
+        build_real(partial, preset.real_utterances, seed)
+        build_babble(partial, {str(r["text"]) for r in rows}, seed)
     return out
 
 
 def summary(corpus_dir: Path = STARTER_DIR) -> dict[str, object]:
     """Voices, genders, minutes per split and size on disk of a built corpus."""
     rows = utterances(corpus_dir)
-    real = read_manifest(corpus_dir / "real_manifest.csv") if (corpus_dir / "real_manifest.csv").exists() else []  # imported corpora have none
+    real = read_manifest(corpus_dir / "real_manifest.csv") if (corpus_dir / "real_manifest.csv").exists() else []  # imported ones have none
     minutes = {
         split: round(sum(float(r["duration_s"]) for r in rows if r["split"] == split) / 60, 2)
         for split in ("train", "valid", "test")
@@ -490,7 +487,7 @@ def summary(corpus_dir: Path = STARTER_DIR) -> dict[str, object]:
         male=sum(g == "M" for g in speakers.values()),
         utterances=len(rows),
         minutes=minutes,
-        synthetic_minutes=round(sum(minutes.values()), 2),
+        speech_minutes=round(sum(minutes.values()), 2),
         real_minutes=round(sum(float(r["duration_s"]) for r in real) / 60, 2),
         size_mb=round(sum(f.stat().st_size for f in corpus_dir.rglob("*") if f.is_file()) / 1e6, 2),
     )
