@@ -178,7 +178,7 @@ def main(argv: list[str] | None = None) -> None:
     p.set_defaults(func=data_import)
 
     p = data_commands.add_parser("info", help="summarise a corpus and verify its checksums (the starter's with the test set)")
-    p.add_argument("--corpus", default="starter", help="a corpus folder under data/ (starter, full, daps, ...) or its path, as data.corpus names it")
+    p.add_argument("--corpus", default="starter", help="a folder name under data/ (starter, full, daps, ...) or an absolute path, as data.corpus names it")
     p.set_defaults(func=data_info)
 
     p = commands.add_parser("course", help="execute the notebooks in order and render them to HTML")

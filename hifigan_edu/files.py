@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
+import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -37,16 +38,26 @@ def atomic_path(path: Path) -> Iterator[Path]:
 
 @contextmanager
 def atomic_dir(path: Path) -> Iterator[Path]:
-    """Yield an empty sibling folder ``<path>.partial`` to build in; it replaces ``path`` only if the block
-    succeeds, so a failed or interrupted build never leaves half a folder behind (or loses the old one).
-    Callers decide beforehand whether ``path`` may be replaced."""
-    partial = path.with_name(path.name + ".partial")
-    shutil.rmtree(partial, ignore_errors=True)
-    partial.mkdir(parents=True)
-    yield partial
+    """Yield a new, empty, hidden sibling folder to build in; it takes ``path``'s name only if the block succeeds.
+
+    On success an existing ``path`` is first renamed aside, then the new folder takes its name, then
+    the old one is deleted: an interruption leaves the old folder or the new one under ``path``
+    (and at worst a hidden ``.<name>.*`` sibling), never half of either. On failure the new folder
+    is deleted and ``path`` is untouched. The temporary names are unique, so no existing folder is
+    ever deleted but ``path`` itself: callers decide beforehand whether it may be replaced.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".partial", dir=path.parent))
+    try:
+        yield partial
+    except BaseException:
+        shutil.rmtree(partial, ignore_errors=True)
+        raise
+    old = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".old", dir=path.parent))
     if path.exists():
-        shutil.rmtree(path)
+        path.replace(old / path.name)
     partial.replace(path)
+    shutil.rmtree(old)
 
 
 def sha256(path: Path) -> str:

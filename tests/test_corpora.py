@@ -346,7 +346,7 @@ def make_daps_speakers(root: Path, per_gender: int = 3) -> Path:
     return root
 
 
-def test_speaker_splits_hold_out_the_last_speaker_of_each_gender_in_natural_order():
+def test_speaker_splits_hold_out_the_highest_numbered_speaker_of_each_gender():
     genders = {f"{g}{n}": g.upper() for g in "fm" for n in range(1, 11)} | {"x1": None}
     splits = corpora.speaker_splits(genders)
     assert {s for s, split in splits.items() if split == "test"} == {"f10", "m10"}
@@ -410,7 +410,7 @@ def test_import_never_writes_into_or_over_the_corpus(tmp_path, out):
     assert len(list((root / "daps" / "clean").iterdir())) == 6
 
 
-@pytest.mark.parametrize("other", ["a folder of notes", "the starter corpus"])
+@pytest.mark.parametrize("other", ["a folder of notes", "the starter corpus", "a header-only manifest"])
 def test_import_never_replaces_what_it_did_not_write(tmp_path, other):
     root = make_daps_speakers(tmp_path / "source")
     out = tmp_path / "out"
@@ -419,6 +419,8 @@ def test_import_never_replaces_what_it_did_not_write(tmp_path, other):
     else:
         out.mkdir()
         (out / "notes.txt").write_text("mine")
+        if other == "a header-only manifest":
+            (out / "manifest.csv").write_text("engine\n")
     before = sorted(p.name for p in out.iterdir())
     with pytest.raises(FileExistsError, match="is not a corpus `data import` wrote"):
         corpora.import_speech("daps", root, out, overwrite=True, workers=1)
@@ -428,14 +430,22 @@ def test_import_never_replaces_what_it_did_not_write(tmp_path, other):
 def test_import_replaces_an_earlier_import_only_when_asked(tmp_path):
     root = make_daps_speakers(tmp_path / "source")
     out = tmp_path / "daps"
+    (tmp_path / "daps.partial").mkdir()
+    (tmp_path / "daps.partial" / "keep.txt").write_text("a folder of the user's")
     corpora.import_speech("daps", root, out, workers=1)
-    (out / "speech" / "f1" / "mine.txt").write_text("an earlier import's file")
+    assert (out / corpora.IMPORT_MARKER).read_text() == f"daps {root.resolve()}\n"
+    assert (out / ".gitignore").read_text() == "*\n"  # a licensed corpus stays out of git wherever it lies
     with pytest.raises(FileExistsError, match="holds an earlier import; pass --overwrite"):
         corpora.import_speech("daps", root, out)
-    assert (out / "speech" / "f1" / "mine.txt").exists()
+    (out / "speech" / "f1" / "results.txt").write_text("the user's, not the import's")
+    with pytest.raises(FileExistsError, match=r"1 file\(s\) it did not write .*results.txt"):
+        corpora.import_speech("daps", root, out, overwrite=True)
+    (out / "speech" / "f1" / "results.txt").unlink()
+    (out / "speech" / "f1" / "f1_script1.flac").write_bytes(b"changed")
     corpora.import_speech("daps", root, out, overwrite=True, workers=1)
-    assert not (out / "speech" / "f1" / "mine.txt").exists() and not (tmp_path / "daps.partial").exists()
-    assert (out / ".gitignore").read_text() == "*\n"  # a licensed corpus stays out of git wherever it lies
+    assert corpus.verify(out) == []  # replaced by the new import
+    assert (tmp_path / "daps.partial" / "keep.txt").exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["daps", "daps.partial", "source"]
 
 
 def test_import_needs_a_worker(tmp_path):

@@ -295,6 +295,7 @@ def _daps_index(base: Path, folder: str) -> dict[str, Path]:
 
 # -- converting a corpus for training --------------------------------------------------
 
+IMPORT_MARKER = "IMPORTED"  # the file that marks a folder `data import` wrote (and may replace with --overwrite)
 IMPORTABLE = {  # what `data import` converts (a row's "engine" column) -> the licence its manifest rows carry
     "vctk": "VCTK-Corpus: CC BY 4.0 (0.92) or ODC-By 1.0 (0.80), Yamagishi, Veaux and MacDonald",
     "daps": "DAPS (Mysore, 2015): see the licence in its archive, usually CC BY-NC 4.0",
@@ -333,10 +334,11 @@ def import_speech(name: str, root: str | Path, out_dir: str | Path, overwrite: b
     Each recording is read at 16 kHz mono, trimmed and scaled to the starter corpus's level
     (``corpus.normalize``) and written to ``out_dir/speech/<speaker>/<id>.flac``, with a
     ``manifest.csv`` in the starter corpus's format, split by :func:`speaker_splits`; the starter
-    corpus's babble clips are copied to ``out_dir/noise``, and a ``.gitignore`` keeps the corpus
-    (its licence is its own) out of git wherever it lies. Training reads it with
+    corpus's babble clips are copied to ``out_dir/noise``, a ``.gitignore`` keeps the corpus (its
+    licence is its own) out of git wherever it lies, and :data:`IMPORT_MARKER` says where it came from. Training reads it with
     ``--set data.corpus=<its folder name under data/, or its path>``. All-zero recordings are
-    skipped. The folder is built as ``<out_dir>.partial`` and takes its name at the end.
+    skipped. The folder is built under a hidden temporary name and takes its name at the end
+    (``files.atomic_dir``); it replaces only an earlier import, and only with ``overwrite``.
     ``workers`` processes convert the files; they are spawned, so a script that calls this needs
     the usual ``if __name__ == "__main__":`` guard. Returns the manifest rows.
 
@@ -344,7 +346,8 @@ def import_speech(name: str, root: str | Path, out_dir: str | Path, overwrite: b
         ValueError: an unknown ``name``; ``workers`` < 1; ``out_dir`` is the corpus folder, inside it
             or around it; too few speakers (:func:`speaker_splits`); or what :func:`vctk` and
             :func:`daps_clean` raise.
-        FileExistsError: ``out_dir`` exists and is not an earlier import, or is one and ``overwrite`` is false.
+        FileExistsError: ``out_dir`` exists and is not an earlier import, or is one and ``overwrite`` is
+            false, or holds files that import did not write (checked before and after the conversion).
     """
     from hifigan_edu.data import corpus  # reads and writes audio: imported only for a conversion
     from hifigan_edu.files import atomic_dir
@@ -356,17 +359,12 @@ def import_speech(name: str, root: str | Path, out_dir: str | Path, overwrite: b
     source, out = Path(root).expanduser().resolve(), Path(out_dir).expanduser().resolve()
     if out == source or source in out.parents or out in source.parents:
         raise ValueError(f"--out {out} would write into the corpus at {source} (or replace it): choose a folder outside it")
-    if out.exists() and (not out.is_dir() or any(out.iterdir())):
-        manifest = out / "manifest.csv"
-        earlier = manifest.is_file() and {r["engine"] for r in corpus.read_manifest(manifest)} <= set(IMPORTABLE)
-        if not earlier:
-            raise FileExistsError(f"{out} exists and is not a corpus `data import` wrote: choose another --out (nothing was changed)")
-        if not overwrite:
-            raise FileExistsError(f"{out} holds an earlier import; pass --overwrite to replace it (at the end), or choose another --out")
+    _check_replaceable(out, overwrite)
     found = vctk(source, mic) if name == "vctk" else daps_clean(source)
     splits = speaker_splits({u.speaker: u.gender for u in found})
     with atomic_dir(out) as partial:
         (partial / ".gitignore").write_text("*\n")
+        (partial / IMPORT_MARKER).write_text(f"{name} {source}\n")
         jobs = [(u, splits[u.speaker], name, partial) for u in found]
         # spawned, not forked: a fork of a process whose torch threads have run can hang in the resampler
         with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
@@ -379,7 +377,27 @@ def import_speech(name: str, root: str | Path, out_dir: str | Path, overwrite: b
             (partial / row["path"]).parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(corpus.STARTER_DIR / row["path"], partial / row["path"])
         shutil.copyfile(corpus.STARTER_DIR / "noise_manifest.csv", partial / "noise_manifest.csv")
+        _check_replaceable(out, overwrite)  # again: the conversion may have taken hours
     return rows
+
+
+def _check_replaceable(out: Path, overwrite: bool) -> None:
+    """Raise FileExistsError unless ``out`` is absent, an empty folder, or (with ``overwrite``) an earlier
+    import holding nothing but what that import wrote."""
+    from hifigan_edu.data import corpus
+
+    if not out.exists() or (out.is_dir() and not any(out.iterdir())):
+        return
+    if not (out / IMPORT_MARKER).is_file():
+        raise FileExistsError(f"{out} exists and is not a corpus `data import` wrote: choose another --out (nothing was changed)")
+    if not overwrite:
+        raise FileExistsError(f"{out} holds an earlier import; pass --overwrite to replace it (at the end), or choose another --out")
+    listed = {out / row.get("path", "") for m in out.glob("*manifest.csv") for row in corpus.read_manifest(m)}
+    listed |= {out / n for n in (".gitignore", IMPORT_MARKER, "manifest.csv", "noise_manifest.csv")}
+    others = sorted(str(f) for f in out.rglob("*") if f.is_file() and f not in listed)
+    if others:
+        raise FileExistsError(f"{out} holds an earlier import and {len(others)} file(s) it did not write "
+                              f"({_preview(others, 3)}): move them out first (nothing was changed)")  # fmt: skip
 
 
 def _import_one(utterance: Utterance, split: str, name: str, out_dir: Path) -> dict[str, object] | None:

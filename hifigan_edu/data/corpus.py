@@ -295,7 +295,7 @@ def resolve(name: str) -> Path:
 
 
 def utterances(corpus_dir: Path = STARTER_DIR, split: str | None = None) -> list[dict[str, str]]:
-    """Manifest rows of the synthetic speech, optionally of one split (train/valid/test)."""
+    """Manifest rows of a corpus's speech (``manifest.csv``), optionally of one split (train/valid/test)."""
     rows = read_manifest(corpus_dir / "manifest.csv")
     return [r for r in rows if split is None or r["split"] == split]
 
@@ -449,8 +449,8 @@ def babble_clips(split: str, corpus_dir: Path = STARTER_DIR) -> list[np.ndarray]
 def build(preset: Preset, seed: int = 0, overwrite: bool = False, workers: int = 2) -> Path:
     """Build a whole corpus (speech, real speech, babble) into ``preset.out_dir``.
 
-    It is built in a sibling ``.partial`` folder and moved into place at the end, so a failed
-    or interrupted build never leaves half a corpus behind.
+    It is built in a hidden temporary sibling folder and moved into place at the end
+    (``files.atomic_dir``), so a failed or interrupted build never leaves half a corpus behind.
 
     Raises:
         RuntimeError: an engine is missing (the message says how to install it).
@@ -473,7 +473,7 @@ def build(preset: Preset, seed: int = 0, overwrite: bool = False, workers: int =
 
 
 def summary(corpus_dir: Path = STARTER_DIR) -> dict[str, object]:
-    """Voices, genders, minutes per split and size on disk of a built corpus."""
+    """Voices, genders, minutes per split and size on disk of a corpus (built, or imported by ``data import``)."""
     rows = utterances(corpus_dir)
     real = read_manifest(corpus_dir / "real_manifest.csv") if (corpus_dir / "real_manifest.csv").exists() else []  # imported ones have none
     minutes = {
