@@ -335,9 +335,9 @@ def import_speech(name: str, root: str | Path, out_dir: str | Path, overwrite: b
     (``corpus.normalize``) and written to ``out_dir/speech/<speaker>/<id>.flac``, with a
     ``manifest.csv`` in the starter corpus's format, split by :func:`speaker_splits`; the starter
     corpus's babble clips are copied to ``out_dir/noise``, a ``.gitignore`` keeps the corpus (its
-    licence is its own) out of git wherever it lies, and :data:`IMPORT_MARKER` says where it came from. Training reads it with
-    ``--set data.corpus=<its folder name under data/, or its path>``. All-zero recordings are
-    skipped. The folder is built under a hidden temporary name and takes its name at the end
+    licence is its own) out of git wherever it lies, and :data:`IMPORT_MARKER` says where it came
+    from. Training reads it with ``--set data.corpus=<its folder name under data/, or its path>``.
+    All-zero recordings are skipped. The folder is built under a hidden temporary name and takes its name at the end
     (``files.atomic_dir``); it replaces only an earlier import, and only with ``overwrite``.
     ``workers`` processes convert the files; they are spawned, so a script that calls this needs
     the usual ``if __name__ == "__main__":`` guard. Returns the manifest rows.

@@ -310,8 +310,8 @@ BABBLE_LINES = 12  # sentences each babble voice reads
 
 
 def write_utterance(out_dir: Path, rel: Path, x: np.ndarray, **fields: str) -> dict[str, object]:
-    """Save the normalised (T,) ``x`` as ``out_dir/rel``; return its manifest row: ``fields`` (utterance_id,
-    speaker, gender, engine, split, licence, text) and the file's duration, path and SHA-256."""
+    """Save (T,) ``x`` (already normalised) as ``out_dir/rel``; return its manifest row: ``fields``
+    (utterance_id, speaker, gender, engine, split, licence, text), then the file's duration, path and SHA-256."""
     save(out_dir / rel, x)
     return dict(**fields, duration_s=f"{len(x) / SAMPLE_RATE:.3f}", path=rel.as_posix(), sha256=sha256(out_dir / rel))
 
