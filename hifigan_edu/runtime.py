@@ -10,10 +10,14 @@ Two profiles, chosen by the environment variable ``HIFIGAN_EDU_PROFILE``:
 
 Without the variable the profile is ``full`` when CUDA is available and ``ci`` otherwise.
 ``HIFIGAN_EDU_THREADS`` sets torch's CPU thread count (default: all cores).
+``HIFIGAN_EDU_TRAIN_MINUTES`` sets how long one execution of a full-profile training cell
+(notebooks 07 and 08) trains before it stops, checkpointed, to be resumed by the next one
+(default 60).
 """
 
 from __future__ import annotations
 
+import math
 import os
 import random
 from dataclasses import dataclass
@@ -24,6 +28,7 @@ import torch
 PROFILES = ("ci", "full")
 PROFILE_ENV = "HIFIGAN_EDU_PROFILE"
 THREADS_ENV = "HIFIGAN_EDU_THREADS"
+MINUTES_ENV = "HIFIGAN_EDU_TRAIN_MINUTES"
 
 
 class SettingError(ValueError):
@@ -68,6 +73,25 @@ def set_threads(n: int | None = None) -> int:
         raise SettingError(f"thread count must be >= 1, got {n}; fix {THREADS_ENV}.")
     torch.set_num_threads(n)
     return n
+
+
+def train_minutes() -> float:
+    """Minutes of training per execution of a full-profile training cell: ``HIFIGAN_EDU_TRAIN_MINUTES``, else 60.
+
+    The paper's schedule takes days on a GPU, so notebooks 07 and 08 train it in chunks of this
+    length into a run folder under ``runs/`` that the next execution resumes.
+
+    Raises:
+        SettingError: the variable is not a number > 0.
+    """
+    value = os.environ.get(MINUTES_ENV, "60")
+    try:
+        minutes = float(value)
+    except ValueError:
+        minutes = math.nan
+    if not minutes > 0 or math.isinf(minutes):
+        raise SettingError(f"{MINUTES_ENV}={value!r} is not a number of minutes > 0; set it to e.g. 30 or unset it (60).")
+    return minutes
 
 
 def seed_everything(seed: int, deterministic: bool = True) -> None:

@@ -53,6 +53,17 @@ def test_thread_variable_is_checked(monkeypatch):
     assert runtime.set_threads() == 1
 
 
+def test_training_minutes_default_and_checks(monkeypatch):
+    monkeypatch.delenv(runtime.MINUTES_ENV, raising=False)
+    assert runtime.train_minutes() == 60
+    monkeypatch.setenv(runtime.MINUTES_ENV, " 2.5 ")
+    assert runtime.train_minutes() == 2.5
+    for bad in ("half an hour", "0", "-5", "nan", "inf"):
+        monkeypatch.setenv(runtime.MINUTES_ENV, bad)
+        with pytest.raises(runtime.SettingError, match="HIFIGAN_EDU_TRAIN_MINUTES=.* is not a number of minutes > 0"):
+            runtime.train_minutes()
+
+
 def test_the_cli_turns_a_bad_setting_into_a_message(monkeypatch, tmp_path):
     from hifigan_edu.__main__ import main
 
