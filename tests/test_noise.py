@@ -47,3 +47,5 @@ def test_noise_is_seeded_and_errors_are_clear():
         noise.make_noise("rain", 100, np.random.default_rng(0))
     with pytest.raises(ValueError, match="cut the noise"):
         noise.mix_at_snr(np.ones(10), np.ones(9), 0.0)
+    with pytest.raises(ValueError, match="speech is silent"):
+        noise.mix_at_snr(np.zeros(10), np.ones(10), 0.0)

@@ -41,6 +41,18 @@ def test_without_rooms_the_dataset_only_adds_noise(cache):
         assert item["rt60_measured"] == 0.0
 
 
+def test_segments_are_never_digital_silence(cache):
+    # MBROLA leaves pauses of exact zeros longer than a short segment: such a cut is drawn again
+    short = simulate.PairDataset("train", segment=800, length=40, seed=3, rirs=0, cache_dir=cache)
+    tone = np.sin(np.arange(1600) / 5).astype(np.float32)
+    short.speech = [np.concatenate([np.zeros(16000, np.float32), tone, np.zeros(16000, np.float32)])]
+    for i in range(40):
+        assert np.any(short[i]["clean"].numpy()), i
+    short.speech = [np.zeros(16000, np.float32)]
+    with pytest.raises(ValueError, match="all silent"):
+        short[0]
+
+
 def test_dataset_items_are_pure_functions_of_seed_and_index(dataset):
     a, b = dataset[5], dataset[5]
     assert a["degraded"].shape == a["clean"].shape == (1, 8000)

@@ -91,6 +91,9 @@ def mix_at_snr(speech: np.ndarray, noise: np.ndarray, snr_db: float) -> tuple[np
     """Scale (T,) ``noise`` so that 10 log10(|speech|^2 / |noise|^2) = ``snr_db``; return (mixture, scaled noise)."""
     if len(noise) != len(speech):
         raise ValueError(f"speech has {len(speech)} samples but noise {len(noise)}; cut the noise to match.")
+    for name, x in (("speech", speech), ("noise", noise)):
+        if not np.any(x):
+            raise ValueError(f"the {name} is silent (all zeros), so no SNR can be set; pass a stretch that holds {name}.")
     gain = rms(speech) / (rms(noise) * 10 ** (snr_db / 20))
     scaled = (gain * noise).astype(np.float32)
     return (speech + scaled).astype(np.float32), scaled

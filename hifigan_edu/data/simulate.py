@@ -41,6 +41,7 @@ ROOM_PURPOSES = ("train", "valid", "test", "testset")  # seed streams that never
 RT60_RANGE = (0.2, 1.2)  # requested RT60s of the training rooms
 SNR_RANGE = (-5.0, 25.0)
 PEAK = 0.99
+MAX_CUT_TRIES = 100  # draws of a training segment before its speech counts as silent
 NO_ROOM = RIR(
     h=np.ones(1, np.float32), h_direct=np.ones(1, np.float32), direct_index=0, seed=-1, rt60_target=0.0,
     rt60_measured=0.0, drr_db=float("inf"), room_dims=(0.0, 0.0, 0.0), source=(0.0, 0.0, 0.0), mic=(0.0, 0.0, 0.0),
@@ -180,17 +181,27 @@ class PairDataset(Dataset):
         speech = self.speech[int(rng.integers(len(self.speech)))]
         if self.speed_range != (1.0, 1.0):  # drawn only when asked, so runs without it keep their items
             speech = change_speed(speech, float(rng.uniform(*self.speed_range)))
-        if len(speech) >= self.segment:
-            start = int(rng.integers(len(speech) - self.segment + 1))
-            speech = speech[start : start + self.segment]
-        else:
-            speech = np.pad(speech, (0, self.segment - len(speech)))
+        speech = self.cut(speech, rng)
         rir = NO_ROOM if self.bank is None else self.bank.rirs[int(rng.integers(len(self.bank)))]
         kind = str(rng.choice(self.noise_types))
         snr = float(rng.uniform(*self.snr_range))
         noise = make_noise(kind, self.segment, rng, self.babble)
         degraded, clean = degrade(speech, rir, noise, snr)
         return Example(degraded, clean, kind, snr, rir.rt60_target, rir.rt60_measured, rir.drr_db)
+
+    def cut(self, speech: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        """A random ``segment``-long stretch of (T,) ``speech`` (zero-padded if shorter) that is
+        not digital silence: MBROLA and Pico leave pauses of exact zeros up to 0.3 s long, longer
+        than a short segment, and no SNR can be set against silence. A silent stretch is drawn
+        again, so every other item stays as it was."""
+        if len(speech) < self.segment:
+            return np.pad(speech, (0, self.segment - len(speech)))
+        for _ in range(MAX_CUT_TRIES):
+            start = int(rng.integers(len(speech) - self.segment + 1))
+            piece = speech[start : start + self.segment]
+            if np.any(piece):
+                return piece
+        raise ValueError(f"{MAX_CUT_TRIES} segments of {self.segment} samples were all silent; is the corpus's speech silent?")
 
     def __getitem__(self, i: int) -> dict[str, torch.Tensor | str | float]:
         ex = self.example(i)
