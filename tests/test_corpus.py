@@ -29,7 +29,14 @@ def test_starter_corpus_meets_its_promises():
     s = corpus.summary(DIR)
     assert s["voices"] >= 10 and s["female"] >= 3 and s["male"] >= 3
     assert s["speech_minutes"] >= 8.0
-    assert s["size_mb"] <= 20.0  # 14 MB for the first edition's 13 voices, 19.3 with the second edition's 8
+    assert s["size_mb"] <= 15.0
+
+
+def test_each_voice_read_the_seconds_of_its_split(rows):
+    seconds = corpus.PRESETS["starter"].seconds_per_voice
+    for voice in corpus.VOICES:
+        durations = [float(r["duration_s"]) for r in rows if r["speaker"] == voice.speaker]
+        assert sum(durations[:-1]) < seconds[voice.split] <= sum(durations), voice.speaker  # stopped once it had enough
 
 
 def test_splits_are_speaker_disjoint_and_fixed(rows):

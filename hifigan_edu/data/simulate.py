@@ -36,7 +36,8 @@ from hifigan_edu.files import atomic_path, sha256
 
 CACHE_DIR = corpus.DATA_DIR / "cache"
 TESTSET_DIR = corpus.DATA_DIR / "testset"
-TESTSET_VERSION = 2  # 2: the clean files are the direct path with its exact gain and sub-sample delay
+TESTSET_VERSION = 3  # 2: the clean files are the direct path with its exact gain and sub-sample delay;
+# 3: a smaller starter corpus, whose babble voices read other sentences (7 babble items changed)
 ROOM_PURPOSES = ("train", "valid", "test", "testset")  # seed streams that never overlap
 RT60_RANGE = (0.2, 1.2)  # requested RT60s of the training rooms
 SNR_RANGE = (-5.0, 25.0)
