@@ -102,7 +102,7 @@ class DataConfig:
     """Training pairs from ``hifigan_edu.data.simulate.PairDataset``."""
 
     # The speech the pairs are cut from: a folder under data/ (or an absolute path) with a manifest.csv
-    # in the starter corpus's format: "starter" (committed, 12.5 min of training speech), "full"
+    # in the starter corpus's format: "starter" (committed, 8 min of training speech), "full"
     # (`data build --preset full`, 5 min per voice) or a real corpus that `data import` converted
     # ("daps", "vctk"; the paper trains on DAPS). Every shipped config uses "starter", the corpus
     # the course ships; a paper-scale run should use a larger one (README, "Training on more speech").

@@ -6,8 +6,9 @@ Scores a generator on 2 s training-style pairs (the `PairDataset` recipe: random
 1. the training voices of the corpus's first edition (the nine every shipped generator trained
    on) reading their training sentences, in the 64 training rooms;
 2. the same, in 192 rooms it never saw (rooms 64-255 of a 256-room training bank);
-3. those voices reading sentences they never read (synthesised here; needs the TTS engines of
-   `data build`, else the row is skipped), in those unseen rooms;
+3. those voices reading sentences they never read (the last ones of their reading lists, which
+   no build reaches; synthesised here, so it needs the TTS engines of `data build`, else the row
+   is skipped), in those unseen rooms;
 4. the training voices of the second edition (`corpus.VOICES[corpus.FIRST_EDITION:]`), in the
    training rooms: unseen voices for a generator trained before they were added;
 5. the validation voices, in the validation rooms.
@@ -32,8 +33,10 @@ SENTENCES_PER_VOICE = 4
 
 
 def unread_sentences(per_voice: int = SENTENCES_PER_VOICE) -> list[np.ndarray]:
-    """Each training voice of the first edition reading the next ``per_voice`` sentences of its
-    reading list (`corpus.reading_lists`), which the starter build stopped before."""
+    """Each training voice of the first edition reading the last ``per_voice`` sentences of its
+    reading list (`corpus.reading_lists`, about 230 each): no build reaches them (the starter
+    preset reads 5-10 of them, the first edition's build, which the shipped generators trained
+    on, read 9-14, the full preset about 100)."""
     rows = corpus.utterances(corpus.STARTER_DIR, "train")
     out = []
     first = corpus.VOICES[: corpus.FIRST_EDITION]
@@ -42,7 +45,7 @@ def unread_sentences(per_voice: int = SENTENCES_PER_VOICE) -> list[np.ndarray]:
             continue
         read = {r["text"] for r in rows if r["speaker"] == voice.speaker}
         assert read == set(mine[: len(read)]), f"{voice.speaker}: the starter corpus was built with another seed"
-        out += [corpus.normalize(corpus.synthesize(voice, text)) for text in mine[len(read) : len(read) + per_voice]]
+        out += [corpus.normalize(corpus.synthesize(voice, text)) for text in mine[-per_voice:]]
     return out
 
 

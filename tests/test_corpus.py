@@ -96,7 +96,7 @@ def test_missing_tools_give_install_instructions_before_any_work(monkeypatch, tm
 
 def test_build_never_replaces_an_existing_corpus_silently(monkeypatch, tmp_path):
     monkeypatch.setattr(corpus, "missing_tools", lambda voices=corpus.VOICES: [])
-    preset = corpus.Preset("x", tmp_path, 1.0, 1)
+    preset = corpus.Preset("x", tmp_path, dict(train=1.0, valid=1.0, test=1.0), 1)
     with pytest.raises(FileExistsError, match="--overwrite"):
         corpus.build(preset)
 
