@@ -192,8 +192,8 @@ class PairDataset(Dataset):
 
     def cut(self, speech: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         """A random ``segment``-long stretch of (T,) ``speech`` (zero-padded if shorter) that is
-        not digital silence: MBROLA and Pico leave pauses of exact zeros up to 0.3 s long, longer
-        than a short segment, and no SNR can be set against silence. A silent stretch is drawn
+        not digital silence: MBROLA and Pico leave pauses of exact zeros (MBROLA's up to 0.28 s),
+        longer than a short segment, and no SNR can be set against silence. A silent stretch is drawn
         again, so every other item stays as it was."""
         if len(speech) < self.segment:
             return np.pad(speech, (0, self.segment - len(speech)))
