@@ -89,7 +89,7 @@ def train_minutes() -> float:
         minutes = float(value)
     except ValueError:
         minutes = math.nan
-    if not minutes > 0 or math.isinf(minutes):
+    if not (math.isfinite(minutes) and minutes > 0):
         raise SettingError(f"{MINUTES_ENV}={value!r} is not a number of minutes > 0; set it to e.g. 30 or unset it (60).")
     return minutes
 
