@@ -1,0 +1,11 @@
+"""hifigan-edu: the package the course's notebooks stand on (``README.md`` maps its modules to them).
+
+Importing it turns off ONNX Runtime's telemetry (``ORT_DISABLE_TELEMETRY=1``) before anything can
+load ``onnxruntime``: DNSMOS (``hifigan_edu.evaluate``, notebooks 07 and 08) and the Kokoro TTS
+(``hifigan_edu.data.kokoro``) run on it, and its Linux wheels otherwise try to send usage events
+to Microsoft. The course never uses the network (``tests/test_offline.py`` checks it).
+"""
+
+import os
+
+os.environ["ORT_DISABLE_TELEMETRY"] = "1"  # read once, when onnxruntime starts; worker processes inherit it

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import sys
 import time
@@ -14,8 +15,23 @@ from pathlib import Path
 
 from hifigan_edu import runtime
 from hifigan_edu.data import corpora, corpus, simulate
-from hifigan_edu.enhance import SHIPPED
-from hifigan_edu.files import atomic_path
+from hifigan_edu.enhance import MIN_CHUNK_S, SHIPPED
+from hifigan_edu.files import CannotWrite, atomic_path, check_can_write
+
+
+def number(kind: type, low: float, what: str):
+    """An argparse type: a finite ``kind`` (int or float) >= ``low``, or a message saying what to give."""
+
+    def parse(text: str) -> int | float:
+        try:
+            value = kind(text)
+        except ValueError:
+            value = math.nan
+        if not (math.isfinite(value) and value >= low):
+            raise argparse.ArgumentTypeError(f"{text!r} is not {what}")
+        return value
+
+    return parse
 
 
 def data_sentences(args: argparse.Namespace) -> None:
@@ -100,7 +116,7 @@ def train_run(args: argparse.Namespace) -> None:
         run_dir = Path(args.run_dir or f"runs/{c.name}")
         print(f"training config {c.name!r} into {run_dir} ({'resuming' if args.resume else 'new run'})")
         run = train.train(c, run_dir, resume=args.resume, max_steps=args.max_steps, max_minutes=args.max_minutes, init=args.init)
-    except (config.ConfigError, enhance.CheckpointError, FileExistsError, FileNotFoundError, train.NonFiniteLoss) as err:
+    except (config.ConfigError, enhance.CheckpointError, FileExistsError, FileNotFoundError, train.NonFiniteLoss, CannotWrite) as err:
         sys.exit(f"error: {err}")
     print(f"stopped at step {run.step} ({run.stage}) after {run.elapsed_s / 60:.1f} min of training in all; "
           f"checkpoint {run_dir / train.CHECKPOINT}, generator {run_dir / train.GENERATOR}, log {run_dir / train.METRICS}")
@@ -113,7 +129,7 @@ def enhance_run(args: argparse.Namespace) -> None:
     start = time.perf_counter()
     try:
         notes = enhance.enhance_file(args.input, args.output, args.checkpoint, overwrite=args.overwrite, chunk_s=args.chunk_s)
-    except (ValueError, FileExistsError, FileNotFoundError) as err:
+    except (ValueError, FileExistsError, FileNotFoundError, CannotWrite) as err:
         sys.exit(f"error: {err}")
     for note in notes:
         print(f"note: {note}")
@@ -135,10 +151,12 @@ def evaluate_run(args: argparse.Namespace) -> None:
     if (out / "evaluation.csv").exists() and not args.overwrite:
         sys.exit(f"error: {out / 'evaluation.csv'} exists; choose another --out or pass --overwrite.")
     try:
-        rows = evaluate.evaluate(systems)
-    except FileNotFoundError as err:
+        check_can_write(out / "evaluation.csv")  # now, not after the evaluation
+        items = evaluate.select(args.items)
+        rows = evaluate.evaluate(systems, items)
+        paths = evaluate.write(rows, out)
+    except (FileNotFoundError, ValueError, CannotWrite) as err:
         sys.exit(f"error: {err}")
-    paths = evaluate.write(rows, out)
     print(evaluate.markdown(rows))
     print(f"wrote {paths[0]} and {paths[1]}")
 
@@ -195,8 +213,10 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--config", help="ci, cpu, gpu-budget, full, hifigan2-ci, ... or a .json path (default: the profile, ci without a GPU)")
     p.add_argument("--run-dir", help="where the checkpoint and log go (default: runs/<config name>)")
     p.add_argument("--resume", action="store_true", help="continue the run saved in --run-dir exactly")
-    p.add_argument("--max-steps", type=int, help="stop after this many generator steps in this call (resume later)")
-    p.add_argument("--max-minutes", type=float, help="stop at the first step that ends after this many minutes (resume later)")
+    p.add_argument("--max-steps", type=number(int, 1, "a whole number of steps >= 1"),
+                   help="stop after this many generator steps in this call (resume later)")
+    p.add_argument("--max-minutes", type=number(float, 0, "a finite number of minutes >= 0"),
+                   help="stop at the first step that ends after this many minutes (resume later)")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                    help="change one config value, e.g. --set loss.l1_weight=100 (repeatable; repeat it with --resume)")
     p.add_argument("--init", help="start a new run from this generator.pt's weights (fine-tuning) instead of random ones")
@@ -206,13 +226,15 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("input", help="audio file (any sample rate and channel count)")
     p.add_argument("output", help="where the enhanced 16 kHz mono file goes (never the input)")
     p.add_argument("--checkpoint", default=str(SHIPPED), help="generator.pt or checkpoint.pt (default: the shipped one)")
-    p.add_argument("--chunk-s", type=float, default=10.0, help="seconds per chunk; bounds the memory (default 10)")
+    p.add_argument("--chunk-s", type=number(float, MIN_CHUNK_S, f"a finite number of seconds >= {MIN_CHUNK_S}"), default=10.0,
+                   help="seconds per chunk; bounds the memory, the result is the same (default 10)")
     p.add_argument("--overwrite", action="store_true", help="replace an existing output file")
     p.set_defaults(func=enhance_run)
 
     p = commands.add_parser("evaluate", help="PESQ, STOI, ESTOI, SI-SDR, LTCD, DNSMOS on the test set, with baselines")
     p.add_argument("--checkpoint", nargs="*", default=[str(SHIPPED)], help="generator(s) to evaluate (default: the shipped one)")
     p.add_argument("--out", default="results", help="folder for evaluation.csv and evaluation.md (default: results)")
+    p.add_argument("--items", nargs="*", metavar="ID", help="only these test items, e.g. test-000 test-035 (default: all)")
     p.add_argument("--overwrite", action="store_true", help="replace an earlier evaluation in --out")
     p.set_defaults(func=evaluate_run)
 

@@ -6,6 +6,7 @@ Taught in ``notebooks/00_the_problem_and_the_data.ipynb``. Every waveform in the
 
 from __future__ import annotations
 
+import re
 import warnings
 from pathlib import Path
 
@@ -20,7 +21,8 @@ WRITABLE = (".wav", ".flac")  # what :func:`save` writes (16-bit PCM)
 
 
 class AudioConversionWarning(UserWarning):
-    """A file was not 16 kHz mono and was converted on load."""
+    """A file was converted or repaired on load: resampled, averaged to mono, non-finite samples set
+    to 0, or shorter than its header says (truncated)."""
 
 
 def resample(x: np.ndarray, orig_sr: int, new_sr: int) -> np.ndarray:
@@ -34,8 +36,10 @@ def resample(x: np.ndarray, orig_sr: int, new_sr: int) -> np.ndarray:
 def load(path: str | Path, sr: int = SAMPLE_RATE) -> np.ndarray:
     """Read an audio file as mono float32 at ``sr``; returns (T,).
 
-    Stereo files are averaged to mono and other sample rates resampled, each with an
-    :class:`AudioConversionWarning` naming the file.
+    Stereo files are averaged to mono and other sample rates resampled, NaN or infinite samples
+    (a float file can hold them) set to 0, and a file that holds less audio than its header
+    promises (truncated) is read as far as it goes, each with an :class:`AudioConversionWarning`
+    naming the file.
 
     Raises:
         FileNotFoundError: the file does not exist.
@@ -48,11 +52,21 @@ def load(path: str | Path, sr: int = SAMPLE_RATE) -> np.ndarray:
         raise FileNotFoundError(f"audio file not found: {path}")
     try:
         x, file_sr = sf.read(str(path), dtype="float32", always_2d=True)
+        header = sf.info(str(path)).extra_info  # libsndfile's log of the header
     except (sf.LibsndfileError, RuntimeError) as err:
         raise ValueError(
             f"cannot read audio file {path}: {err}. Check that it is a WAV/FLAC/OGG file "
             "and not truncated; re-export or delete it."
         ) from err
+    promised = re.search(r"^data\s*:\s*(\d+) \(should be (\d+)\)", header, re.MULTILINE)  # a WAV cut short
+    if promised and int(promised[1]) > int(promised[2]):
+        seconds = len(x) / file_sr
+        warnings.warn(f"{path}: truncated: its header promises {seconds * int(promised[1]) / int(promised[2]):.2f} s "
+                      f"but it holds {seconds:.2f} s; only those were read", AudioConversionWarning, stacklevel=2)  # fmt: skip
+    bad = ~np.isfinite(x)
+    if bad.any():
+        x[bad] = 0.0
+        warnings.warn(f"{path}: {int(bad.sum())} NaN or infinite samples set to 0", AudioConversionWarning, stacklevel=2)
     if x.shape[1] > 1:
         warnings.warn(f"{path}: {x.shape[1]} channels averaged to mono", AudioConversionWarning, stacklevel=2)
     x = x.mean(axis=1)
@@ -62,7 +76,7 @@ def load(path: str | Path, sr: int = SAMPLE_RATE) -> np.ndarray:
     return x
 
 
-def check_writable(path: Path) -> None:
+def check_audio_suffix(path: Path) -> None:
     """Raise ValueError unless :func:`save` can write ``path`` (a .wav or .flac name)."""
     if path.suffix.lower() not in WRITABLE:
         raise ValueError(f"cannot write audio to {path}: give the output a .wav or .flac name.")
@@ -73,15 +87,17 @@ def save(path: str | Path, x: np.ndarray, sr: int = SAMPLE_RATE, overwrite: bool
 
     Raises:
         FileExistsError: ``path`` exists and ``overwrite`` is false.
-        ValueError: the name is not .wav or .flac, or the signal clips (|x| > 1) or is not 1-D.
+        ValueError: the name is not .wav or .flac, or the signal is not finite, clips (|x| > 1) or is not 1-D.
     """
     import soundfile as sf
 
     path = Path(path)
-    check_writable(path)
+    check_audio_suffix(path)
     x = np.asarray(x, dtype=np.float32)
     if x.ndim != 1:
         raise ValueError(f"expected a 1-D signal for {path}, got shape {x.shape}")
+    if not np.isfinite(x).all():
+        raise ValueError(f"signal for {path} has {int((~np.isfinite(x)).sum())} NaN or infinite samples; nothing was written")
     peak = float(np.max(np.abs(x))) if x.size else 0.0
     if peak > 1.0:
         raise ValueError(f"signal for {path} clips (peak {peak:.3f} > 1); scale it down before saving")

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 import typing
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -216,6 +217,8 @@ def _convert(value: object, hint: object, where: str) -> object:
           float: isinstance(value, (int, float)) and not isinstance(value, bool), str: isinstance(value, str)}  # fmt: skip
     if not ok[hint]:
         raise ConfigError(f"{where} should be {hint.__name__}, got {type(value).__name__} {value!r}")
+    if hint is float and not math.isfinite(value):  # JSON and --set accept NaN and Infinity
+        raise ConfigError(f"{where} = {value!r}: should be a finite number")
     return float(value) if hint is float else value
 
 
@@ -288,12 +291,23 @@ def validate(config: Config) -> Config:
     problems += [f"{key} must be >= 1" for key, value in sizes.items() if value < 1]
     if config.data.workers < 0 or config.data.rirs < 0:
         problems.append("data.workers and data.rirs must be >= 0")
+    if config.train.seed < 0:
+        problems.append("train.seed must be >= 0")
+    low, high = config.data.snr_range
+    if low > high:
+        problems.append(f"data.snr_range must be [low, high] with low <= high (in dB), got [{low:g}, {high:g}]")
+    weights = {k: v for k, v in dataclasses.asdict(config.loss).items() if k.endswith("_weight")}
+    problems += [f"loss.{k} must be >= 0 (0 turns the term off)" for k, v in weights.items() if v < 0]
     low, high = config.data.speed_range
     if not 0.5 <= low <= high <= 2.0:
         problems.append("data.speed_range must be [low, high] with 0.5 <= low <= high <= 2 ([1, 1] turns it off)")
     for name, stage in config.stages.items():
-        if stage.steps < 0 or stage.lr_g < 0:
-            problems.append(f"stages.{name}: steps and lr_g must be >= 0")
+        if stage.steps < 0 or stage.lr_g < 0 or stage.lr_d < 0 or stage.d_steps < 0:
+            problems.append(f"stages.{name}: steps, lr_g, lr_d and d_steps must be >= 0")
+        if stage.steps and not 0 < stage.lr_g <= 1:
+            problems.append(f"stages.{name}.lr_g must lie in (0, 1] for a stage that trains (or steps 0 to skip it)")
+        if stage.lr_d > 1:
+            problems.append(f"stages.{name}.lr_d must be <= 1")
         if not 0.0 <= stage.lr_end_factor <= 1.0:
             problems.append(f"stages.{name}.lr_end_factor must lie in [0, 1]")
     if config.model == "hifigan" and config.stages["predictor"].steps:

@@ -9,6 +9,8 @@ either side, so memory stays bounded and the result equals processing the whole 
 
 from __future__ import annotations
 
+import math
+import re
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,7 +20,8 @@ import torch
 
 from hifigan_edu import config as cfg
 from hifigan_edu import hifigan
-from hifigan_edu.audio import SAMPLE_RATE, AudioConversionWarning, check_writable, load, save
+from hifigan_edu.audio import SAMPLE_RATE, AudioConversionWarning, check_audio_suffix, load, save
+from hifigan_edu.files import check_can_write
 
 SHIPPED = Path(__file__).resolve().parent.parent / "data" / "checkpoints" / "hifigan-gpu-budget.pt"  # configs/gpu-budget.json, on a GPU
 KINDS = ("hifigan-generator", "hifigan-checkpoint")
@@ -28,39 +31,91 @@ class CheckpointError(ValueError):
     """A checkpoint that cannot be loaded into the model its config describes; the message says what differs."""
 
 
+# what each kind of checkpoint must hold (hifigan_edu.train.save_checkpoint writes both)
+REQUIRED = {"hifigan-generator": ("config", "step", "generator"),
+            "hifigan-checkpoint": ("config", "step", "batch", "elapsed_s", "stage", "generator", "discriminators", "stage_objects", "rng")}  # fmt: skip
+
+
+def read_checkpoint(path: Path, kinds: tuple[str, ...] = KINDS) -> dict:
+    """The dict a checkpoint of one of ``kinds`` holds, read safely and checked for its fields.
+
+    The file is unpickled with ``weights_only=True``: tensors and plain values (numbers, strings,
+    lists, dicts) only, so a file cannot run code while it loads. A checkpoint from elsewhere can
+    carry any program (a pickle may name any function to call); one that asks for more is refused.
+
+    Raises:
+        FileNotFoundError: no file at ``path``.
+        CheckpointError: the file asks to run code, is not a PyTorch checkpoint (or is truncated or
+            damaged), is not one of ``kinds``, or lacks a field its kind has.
+    """
+    if not path.is_file():
+        raise FileNotFoundError(f"no checkpoint at {path}")
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as err:  # torch raises several types for a file that is not a checkpoint
+        try:  # the functions and classes the file would call, all of them (zip format) or the first (legacy format)
+            code = torch.serialization.get_unsafe_globals_in_checkpoint(path)
+        except Exception:
+            code = re.findall(r"GLOBAL ([\w.]+) was not an allowed global", str(err))
+        if code:
+            raise CheckpointError(f"{path} was refused: loading it would run Python code ({', '.join(code)}), and a "
+                                  "checkpoint from elsewhere can carry any program. hifigan-edu writes only tensors and "
+                                  "plain values; load only checkpoints that `python -m hifigan_edu train` wrote.") from None  # fmt: skip
+        unpickler = re.search(r"WeightsUnpickler error:\s*(.+)", str(err))  # not torch's advice to load it unsafely
+        reason = unpickler[1].strip() if unpickler else str(err).splitlines()[0] if str(err) else "empty"
+        raise CheckpointError(f"{path} is not a PyTorch checkpoint, or it is truncated or damaged ({type(err).__name__}: "
+                              f"{reason}); use another copy of it.") from None  # fmt: skip
+    kind = state.get("kind") if isinstance(state, dict) else None
+    if kind not in kinds:
+        raise CheckpointError(f"{path} is not a hifigan-edu checkpoint (expected one of {', '.join(kinds)}).")
+    missing = [k for k in REQUIRED[kind] if k not in state]
+    if missing:
+        raise CheckpointError(f"{path} is a {kind} without its {', '.join(missing)}: it is damaged or was not written by hifigan-edu.")
+    return state
+
+
 def load_generator(path: str | Path, device: str | torch.device = "cpu") -> tuple[hifigan.Generator, cfg.Config, dict]:
     """(generator in eval mode, its config, the checkpoint's other fields: step, elapsed_s, ...).
 
-    Accepts the ``generator.pt`` export or a full ``checkpoint.pt`` of ``hifigan_edu.train``.
+    Accepts the ``generator.pt`` export or a full ``checkpoint.pt`` of ``hifigan_edu.train``, read
+    by :func:`read_checkpoint` (which never runs code from the file).
 
     Raises:
         FileNotFoundError: no file at ``path`` (says how to restore the shipped one or train one).
-        CheckpointError: not a hifigan-edu checkpoint, or its weights do not fit its config.
+        CheckpointError: not a hifigan-edu checkpoint, or its weights do not fit its config or are not finite.
     """
     path = Path(path)
     if not path.is_file():
         shipped = "this is the shipped checkpoint's place: if your copy of the course has one, `git checkout -- data/checkpoints` restores it"
         raise FileNotFoundError(f"no checkpoint at {path}" + (f" ({shipped})" if path.resolve() == SHIPPED else "") +
                                 "; pass --checkpoint with a generator.pt, which `python -m hifigan_edu train` writes to runs/<config>/.")  # fmt: skip
+    state = read_checkpoint(path)
     try:
-        state = torch.load(path, map_location=device, weights_only=False)
-    except Exception as err:  # torch raises several types for a file that is not a checkpoint
-        raise CheckpointError(f"{path} is not a PyTorch checkpoint ({type(err).__name__}: {err})") from None
-    if not isinstance(state, dict) or state.get("kind") not in KINDS:
-        raise CheckpointError(f"{path} is not a hifigan-edu checkpoint (expected one of {', '.join(KINDS)}).")
-    try:
-        config = cfg.from_dict(cfg.Config, state["config"])
+        config = cfg.validate(cfg.from_dict(cfg.Config, state["config"]))
     except cfg.ConfigError as err:
         raise CheckpointError(f"{path}: its config no longer matches this version of hifigan-edu: {err}") from None
     G = hifigan.generator(config)
-    missing, unexpected, wrong = weight_differences(G.state_dict(), state["generator"])
+    weights = state["generator"]
+    if not isinstance(weights, dict) or not all(isinstance(v, torch.Tensor) for v in weights.values()):
+        raise CheckpointError(f"{path}: its generator is not a dict of tensors: it is damaged or was not written by hifigan-edu.")
+    missing, unexpected, wrong = weight_differences(G.state_dict(), weights)
     if missing or unexpected or wrong:
         parts = [f"{name}: {', '.join(keys[:5])}{' ...' if len(keys) > 5 else ''}"
                  for name, keys in (("missing", missing), ("unexpected", unexpected), ("wrong shape", wrong)) if keys]  # fmt: skip
         raise CheckpointError(f"{path}: the weights do not fit the generator of config {config.name!r}; " + "; ".join(parts))
-    G.load_state_dict(state["generator"])
+    bad, total = non_finite(weights)
+    if bad:
+        raise CheckpointError(f"{path}: {bad:,} of its {total:,} generator weights are NaN or infinite (the run that "
+                              "wrote it diverged); use an earlier checkpoint.")  # fmt: skip
+    G.load_state_dict(weights)
     info = {k: v for k, v in state.items() if k not in ("generator", "discriminators", "stage_objects", "rng", "config")}
     return G.to(device).eval(), config, info
+
+
+def non_finite(weights: dict[str, torch.Tensor]) -> tuple[int, int]:
+    """(how many of the floating-point values in a state dict are NaN or infinite, how many there are)."""
+    floats = [t for t in weights.values() if t.is_floating_point()]
+    return sum(int((~torch.isfinite(t)).sum()) for t in floats), sum(t.numel() for t in floats)
 
 
 def weight_differences(expected: dict[str, torch.Tensor], found: dict[str, torch.Tensor]) -> tuple[list[str], list[str], list[str]]:
@@ -87,10 +142,10 @@ def enhance(G: hifigan.Generator, x: np.ndarray, chunk_s: float = 10.0, postnet:
     HiFi-GAN-2's predictor reads the whole file once (its recurrent network has no finite
     receptive field); the chunks then start on frame centres and take their frames of it.
     """
-    if chunk_s <= 0:
-        raise ValueError(f"chunk_s must be > 0 seconds, got {chunk_s}")
+    if not (math.isfinite(chunk_s) and chunk_s * SAMPLE_RATE >= 1):
+        raise ValueError(f"chunk_s must be a finite number of seconds, at least one sample (1/{SAMPLE_RATE}), got {chunk_s}")
     device = next(G.parameters()).device
-    ctx, chunk = G.receptive_field, max(1, int(chunk_s * SAMPLE_RATE))
+    ctx, chunk = G.receptive_field, int(chunk_s * SAMPLE_RATE)
     signal = torch.from_numpy(x.astype(np.float32)).to(device)
     mfcc, hop = None, 1
     if G.conditioning is not None:
@@ -136,34 +191,51 @@ def load_enhancer(path: str | Path, device: str | torch.device = "cpu") -> Enhan
     return Enhancer(G, postnet_trained(config, info["step"]), f"{model} ({config.name}, step {info['step']})", config, info)
 
 
+MIN_CHUNK_S = 0.1  # enhance_file's shortest chunk: shorter ones only make it slower (the result is the same)
+
+
 def enhance_file(src: str | Path, dst: str | Path, checkpoint: str | Path = SHIPPED, overwrite: bool = False,
                  chunk_s: float = 10.0) -> list[str]:  # fmt: skip
     """Enhance audio file ``src`` into ``dst`` (16-bit, 16 kHz); returns notes on what was converted.
 
     Any sample rate and channel count is accepted: it is resampled to 16 kHz and averaged to
-    mono, with a note. If the result would clip it is scaled down, with a note.
+    mono, with a note, as are NaN or infinite input samples (set to 0) and a truncated file. If
+    the result would clip it is scaled down, with a note. Everything that can be checked before the
+    enhancement is (the output path, the disk, the checkpoint), so a long file is not enhanced in vain.
 
     Raises:
         FileNotFoundError: ``src`` or the checkpoint does not exist.
-        ValueError: ``dst`` is ``src`` (the input is never overwritten), is not .wav or .flac, or a bad checkpoint.
+        ValueError: ``dst`` is ``src`` (the input is never overwritten), is not .wav or .flac, ``chunk_s``
+            is not a finite number >= :data:`MIN_CHUNK_S`, or a bad checkpoint (:class:`CheckpointError`;
+            also when its output is NaN or infinite: nothing is written then).
         FileExistsError: ``dst`` exists and ``overwrite`` is false.
+        files.CannotWrite: ``dst`` is a folder, lies under a file, or its disk refuses it (full, read-only).
     """
     src, dst = Path(src), Path(dst)
     if not src.is_file():
         raise FileNotFoundError(f"input file not found: {src}")
     if dst.resolve() == src.resolve():
         raise ValueError(f"the output {dst} is the input file; choose another output path (the input is never overwritten).")
-    check_writable(dst)
-    if dst.exists() and not overwrite:
+    check_audio_suffix(dst)
+    if not (math.isfinite(chunk_s) and chunk_s >= MIN_CHUNK_S):
+        raise ValueError(f"chunk_s must be a finite number of seconds >= {MIN_CHUNK_S}, got {chunk_s} (it only bounds "
+                         "the memory: the result is the same for any length)")  # fmt: skip
+    if dst.exists() and not dst.is_dir() and not overwrite:
         raise FileExistsError(f"{dst} exists; choose another output path or pass --overwrite.")
+    check_can_write(dst)
     enhancer = load_enhancer(checkpoint)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", AudioConversionWarning)
         x = load(src)
     notes = [str(w.message) for w in caught if issubclass(w.category, AudioConversionWarning)]
+    check_can_write(dst, size=2 * len(x))  # 16-bit samples
     if not enhancer.postnet:
         notes.append(f"the checkpoint stopped at step {enhancer.info['step']}, before stage postnet: its untrained postnet was skipped")
     y = enhancer(x, chunk_s)
+    bad = int((~np.isfinite(y)).sum())
+    if bad:
+        raise CheckpointError(f"{checkpoint}: the generator's output has {bad:,} NaN or infinite samples of {len(y):,} "
+                              f"(its weights are broken: the run that wrote it diverged?); {dst} was not written.")  # fmt: skip
     peak = float(np.abs(y).max()) if len(y) else 0.0
     if peak > 0.999:
         y = y * (0.999 / peak)

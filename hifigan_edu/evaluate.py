@@ -98,6 +98,22 @@ def condition_groups(info: dict[str, str]) -> list[str]:
     return groups + ([HARD] if snr <= 5.0 or rt60 >= 0.8 else [])
 
 
+def select(ids: list[str] | None = None) -> list[simulate.TestItem]:
+    """The test items with these ids, in the test set's order (all of them for None or []).
+
+    Raises:
+        ValueError: an id the test set does not have (the message lists the range of known ids).
+    """
+    items = simulate.load_testset()
+    if not ids:
+        return items
+    known = {item.info["id"] for item in items}
+    unknown = [i for i in ids if i not in known]
+    if unknown:
+        raise ValueError(f"no test item {', '.join(unknown)}; the ids run from {items[0].info['id']} to {items[-1].info['id']}")
+    return [item for item in items if item.info["id"] in ids]
+
+
 def evaluate(systems: dict[str, System], items: list[simulate.TestItem] | None = None, progress: bool = True) -> list[dict[str, object]]:
     """One row per (test item, system): id, system, groups, the intrusive metrics, and DNSMOS for real speech."""
     items = simulate.load_testset() if items is None else items

@@ -1,17 +1,97 @@
 """Writing files safely: a file is either its old self or completely new, never half written.
 
 Used wherever the course writes a file; ``notebooks/07_training_hifigan.ipynb`` says why checkpoints need it.
+A write that the disk refuses (full, read-only, no permission) raises :class:`CannotWrite`, whose
+message names the path and the reason, instead of the writer's own error.
 """
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
 import shutil
 import tempfile
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
+
+MIN_FREE = 1 << 16  # bytes: a disk with less free space than this (64 KiB) counts as full
+
+
+class CannotWrite(OSError):
+    """The disk refused a write; the message names the path, says why and what to do."""
+
+
+def why_not_writable(folder: Path, err: BaseException | None = None) -> str | None:
+    """Why files cannot be written in the existing ``folder`` (or why ``err``, raised by a write there,
+    happened): a read-only disk, no permission, a full disk; None if none of these holds."""
+    code = getattr(err, "errno", None)
+    read_only = hasattr(os, "statvfs") and os.statvfs(folder).f_flag & os.ST_RDONLY  # POSIX
+    free = shutil.disk_usage(folder).free
+    if code == errno.EROFS or read_only:
+        return "its disk is mounted read-only; choose a folder on another disk"
+    if code in (errno.EACCES, errno.EPERM) or not os.access(folder, os.W_OK | os.X_OK):
+        return f"no permission to write in {folder}; choose a folder of your own"
+    if code in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG) or (err is not None and free < MIN_FREE):
+        return f"no space left on its disk ({free / 1e6:.2f} MB free); free some space or choose another disk"
+    return None
+
+
+def make_dir(path: Path) -> Path:
+    """``mkdir -p path``, or :class:`CannotWrite` saying which part of it is in the way or why the disk refuses."""
+    for part in (path, *path.parents):
+        if part.exists():
+            if not part.is_dir():
+                raise CannotWrite(f"cannot write in {path}: {part} is a file, not a folder; choose another path.")
+            break
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        existing = next(p for p in path.parents if p.exists())
+        raise CannotWrite(f"cannot make the folder {path}: {why_not_writable(existing, err) or err}") from err
+    return path
+
+
+def check_can_write(path: Path, size: int = 0) -> None:
+    """Raise :class:`CannotWrite` now, before any long computation, unless a file of about ``size``
+    bytes can be written at ``path``: its folder can be made, is writable and has the space, and
+    ``path`` is not a folder."""
+    if path.is_dir():
+        raise CannotWrite(f"cannot write {path}: it is a folder; give a file name inside it.")
+    folder = make_dir(path.parent)
+    reason = why_not_writable(folder)
+    free = shutil.disk_usage(folder).free
+    if reason is None and free < size + MIN_FREE:
+        needs = f"it needs {size / 1e6:.2f} MB" if size else "too little to write anything safely"
+        reason = f"its disk has {free / 1e6:.2f} MB free, {needs} ({MIN_FREE >> 10} KiB kept spare); free some space or choose another disk"
+    if reason:
+        raise CannotWrite(f"cannot write {path}: {reason}")
+
+
+def remove_leftovers(path: Path) -> list[Path]:
+    """Delete the temporary siblings of ``path`` that :func:`atomic_path` left behind in processes that
+    were killed while writing (those whose process id no longer runs); returns what was deleted."""
+    removed = []
+    for tmp in path.parent.glob(f".{path.stem}.*.part{path.suffix}"):
+        pid = tmp.name[len(path.stem) + 2 : -len(f".part{path.suffix}")]
+        if pid.isdigit() and not _running(int(pid)):
+            with suppress(FileNotFoundError):
+                tmp.unlink()
+                removed.append(tmp)
+    return removed
+
+
+def _running(pid: int) -> bool:
+    if os.name == "nt":  # os.kill(pid, 0) would end the process there: keep every leftover
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process
+        return True
+    return True
 
 
 @contextmanager
@@ -19,10 +99,16 @@ def atomic_path(path: Path) -> Iterator[Path]:
     """Yield a temporary sibling of ``path`` to write; it replaces ``path`` only if the block succeeds.
 
     The temporary name keeps the suffix (writers that pick a format by suffix still work) and
-    carries the process id (parallel writers never share one). The new bytes are flushed to disk
-    before they take the name, so even a power cut leaves the old file or the complete new one.
+    carries the process id (parallel writers never share one; the leftovers of a killed writer are
+    deleted by the next write to ``path``). The new bytes are flushed to disk before they take the
+    name, so even a power cut leaves the old file or the complete new one.
+
+    Raises:
+        CannotWrite: the disk refuses the write (full, read-only, no permission; see
+            :func:`check_can_write`), or ``path`` is a folder or lies under a file; the old ``path`` is untouched.
     """
-    path.parent.mkdir(parents=True, exist_ok=True)
+    check_can_write(path)
+    remove_leftovers(path)
     tmp = path.with_name(f".{path.stem}.{os.getpid()}.part{path.suffix}")
     try:
         yield tmp
@@ -32,8 +118,17 @@ def atomic_path(path: Path) -> Iterator[Path]:
         finally:
             os.close(fd)
         os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
+    except BaseException as err:
+        with suppress(OSError):  # a failing clean-up must not hide the error that matters
+            tmp.unlink(missing_ok=True)
+        # a full disk reaches torch.save as a RuntimeError ("iostream error"), soundfile as LibsndfileError
+        reason = None
+        if isinstance(err, (OSError, RuntimeError)) and not isinstance(err, CannotWrite):
+            with suppress(OSError):
+                reason = why_not_writable(path.parent, err)
+        if reason:
+            raise CannotWrite(f"cannot write {path}: {reason}") from err
+        raise
 
 
 @contextmanager
@@ -46,7 +141,7 @@ def atomic_dir(path: Path) -> Iterator[Path]:
     is deleted and ``path`` is untouched. The temporary names are unique, so no existing folder is
     ever deleted but ``path`` itself: callers decide beforehand whether it may be replaced.
     """
-    path.parent.mkdir(parents=True, exist_ok=True)
+    make_dir(path.parent)
     partial = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".partial", dir=path.parent))
     try:
         yield partial

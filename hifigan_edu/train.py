@@ -27,7 +27,7 @@ import math
 import random
 import time
 from collections.abc import Callable, Iterator
-from contextlib import AbstractContextManager, nullcontext
+from contextlib import AbstractContextManager, nullcontext, suppress
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -40,8 +40,8 @@ from tqdm.auto import tqdm
 from hifigan_edu import config as cfg
 from hifigan_edu import hifigan, hifigan2, runtime
 from hifigan_edu.audio import SAMPLE_RATE, si_sdr
-from hifigan_edu.enhance import load_generator
-from hifigan_edu.files import atomic_path
+from hifigan_edu.enhance import CheckpointError, load_generator, non_finite, read_checkpoint
+from hifigan_edu.files import CannotWrite, atomic_path, make_dir, remove_leftovers
 
 if TYPE_CHECKING:
     from hifigan_edu.data.simulate import PairDataset
@@ -54,7 +54,8 @@ COLUMNS = ("step", "stage", "predictor", "wavenet", "postnet", "adversarial", "f
 
 
 class NonFiniteLoss(RuntimeError):
-    """A loss became NaN or infinite; training stopped and the last good checkpoint was kept."""
+    """A loss, a gradient, the weights or the generator's output became NaN or infinite; training
+    stopped, and the message says which checkpoint is on disk (every checkpoint holds finite weights)."""
 
 
 # ----------------------------------------------------------------------------- the two updates
@@ -228,13 +229,17 @@ def optimisers(config: cfg.Config, stage: str, G: nn.Module, D: nn.Module) -> di
 
 
 def rng_state() -> dict[str, object]:
-    return {"python": random.getstate(), "numpy": np.random.get_state(), "torch": torch.get_rng_state(),
+    """Every random generator's state, as tensors and plain values (a checkpoint loads with ``weights_only``)."""
+    numpy = np.random.get_state(legacy=False)
+    numpy["state"]["key"] = numpy["state"]["key"].tolist()  # 624 integers
+    return {"python": random.getstate(), "numpy": numpy, "torch": torch.get_rng_state(),
             "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else []}  # fmt: skip
 
 
 def set_rng_state(state: dict[str, object]) -> None:
     random.setstate(state["python"])
-    np.random.set_state(state["numpy"])
+    numpy = state["numpy"]
+    np.random.set_state(numpy | {"state": numpy["state"] | {"key": np.array(numpy["state"]["key"], dtype=np.uint32)}})
     torch.set_rng_state(state["torch"])
     if state["cuda"] and torch.cuda.is_available():
         torch.cuda.set_rng_state_all(state["cuda"])
@@ -253,10 +258,35 @@ class Run:
     stage_objects: dict[str, object] | None = None  # optimisers and schedules of the current stage
     stage: str = ""
     init: str = ""  # the checkpoint whose generator weights the run started from ("" for random weights)
+    saved_step: int | None = None  # the step of the checkpoint in the run folder (None: there is none)
 
 
-def save_checkpoint(run: Run, run_dir: Path) -> Path:
-    """Write ``checkpoint.pt`` (to resume) and ``generator.pt`` (to enhance), each atomically."""
+def check_weights(run: Run, probe: Tensor | None = None) -> None:
+    """Raise :class:`NonFiniteLoss` unless every weight of G and D is finite, and so is G's output on
+    the (N, 1, T) ``probe`` clips if given (huge finite weights give an infinite output)."""
+    for name, module in (("generator", run.G), ("discriminators", run.D)):
+        bad, total = non_finite(module.state_dict())
+        if bad:
+            raise NonFiniteLoss(f"{bad:,} of the {total:,} {name} weights are NaN or infinite")
+    if probe is not None:
+        with torch.no_grad():
+            bad = int((~torch.isfinite(run.G(probe, postnet=run.stage not in ("predictor", "wavenet"))[1])).sum())
+        if bad:
+            raise NonFiniteLoss(f"the generator's output on a validation clip has {bad:,} NaN or infinite samples")
+
+
+def on_disk(run: Run, run_dir: Path) -> str:
+    """What the run folder holds to resume from, in words, for messages."""
+    if run.saved_step is None:
+        return "no checkpoint was written, so there is nothing to resume"
+    return f"{run_dir / CHECKPOINT} holds step {run.saved_step}, the last checkpoint written (its weights are finite)"
+
+
+def save_checkpoint(run: Run, run_dir: Path, probe: Tensor | None = None) -> Path:
+    """Write ``checkpoint.pt`` (to resume) and ``generator.pt`` (to enhance), each atomically, after
+    :func:`check_weights` (a checkpoint never holds a NaN or infinite weight, nor, given ``probe``
+    clips, a generator whose output on them is not finite)."""
+    check_weights(run, probe)
     state = {
         "kind": "hifigan-checkpoint", "config": run.config.to_dict(), "step": run.step, "batch": run.batch,
         "elapsed_s": run.elapsed_s, "stage": run.stage, "init": run.init, "generator": run.G.state_dict(), "discriminators": run.D.state_dict(),
@@ -268,6 +298,7 @@ def save_checkpoint(run: Run, run_dir: Path) -> Path:
               "init": run.init, "generator": run.G.state_dict()}  # fmt: skip
     with atomic_path(run_dir / GENERATOR) as tmp:
         torch.save(export, tmp)
+    run.saved_step = run.step
     return run_dir / CHECKPOINT
 
 
@@ -326,21 +357,33 @@ def start_run(config: cfg.Config, run_dir: Path, resume: bool, device: torch.dev
         return run
     if not path.exists():
         raise FileNotFoundError(f"--resume: no {CHECKPOINT} in {run_dir}; start without --resume.")
-    state = torch.load(path, map_location="cpu", weights_only=False)  # RNG states must stay on the CPU; load_state_dict moves the rest
-    saved = cfg.from_dict(cfg.Config, state["config"]).to_dict()  # keys added to the config since then take their defaults
+    state = read_checkpoint(path, kinds=("hifigan-checkpoint", "hifigan-generator"))  # on the CPU, where RNG states must stay
+    if state["kind"] == "hifigan-generator":
+        raise CheckpointError(f"--resume: {path} is a generator export (generator.pt), which has no discriminators, "
+                              f"optimisers or random state to resume from; start a new run from its weights with "
+                              f"--init {path} and another --run-dir.")  # fmt: skip
+    try:
+        saved = cfg.from_dict(cfg.Config, state["config"]).to_dict()  # keys added to the config since then take their defaults
+    except cfg.ConfigError as err:
+        raise CheckpointError(f"--resume: {path}: its config no longer matches this version of hifigan-edu: {err}") from None
     changed = [d for d in config_differences(saved, config.to_dict()) if d.split(":")[0] not in RESUMABLE_CHANGES]
     if changed:
         raise cfg.ConfigError(f"{path} was trained with another config; differences: {'; '.join(changed)}. "
                               "Resume with the same config, or start a new --run-dir.")  # fmt: skip
-    run.G.load_state_dict(state["generator"])
-    run.D.load_state_dict(state["discriminators"])
-    run.step, run.batch, run.elapsed_s, run.stage = state["step"], state["batch"], state["elapsed_s"], state["stage"]
-    run.init = state.get("init", "")  # checkpoints from before --init existed have none
-    if run.stage and run.stage != "done":
-        run.stage_objects = optimisers(config, run.stage, run.G, run.D)
-        for key, obj in run.stage_objects.items():
-            obj.load_state_dict(state["stage_objects"][key])
-    set_rng_state(state["rng"])
+    try:
+        run.G.load_state_dict(state["generator"])
+        run.D.load_state_dict(state["discriminators"])
+        run.step, run.batch, run.elapsed_s, run.stage = state["step"], state["batch"], state["elapsed_s"], state["stage"]
+        run.init = state.get("init", "")  # checkpoints from before --init existed have none
+        if run.stage and run.stage != "done":
+            run.stage_objects = optimisers(config, run.stage, run.G, run.D)
+            for key, obj in run.stage_objects.items():
+                obj.load_state_dict(state["stage_objects"][key])
+        set_rng_state(state["rng"])
+    except (KeyError, TypeError, ValueError, RuntimeError) as err:
+        raise CheckpointError(f"--resume: {path} is damaged ({type(err).__name__}: {err}); resume from a copy, or start "
+                              "a new --run-dir (--init with its generator.pt keeps the weights).") from None  # fmt: skip
+    run.saved_step = run.step
     return run
 
 
@@ -376,14 +419,24 @@ def train(config: cfg.Config, run_dir: str | Path, resume: bool = False, device:
     ``max_steps`` stops early after that many generator steps in this call, ``max_minutes``
     after the first step that ends past that much wall time (for a lease of fixed length); either
     way the run stops with a validation row and a checkpoint, and can be resumed later. A NaN or
-    infinite loss raises :class:`NonFiniteLoss` and leaves the last good checkpoint in place.
+    infinite loss, gradient, weight or validation output raises :class:`NonFiniteLoss`, a disk that
+    refuses a write :class:`files.CannotWrite`; either message says which checkpoint is on disk.
+
+    Raises:
+        ValueError: ``max_steps`` < 1 or ``max_minutes`` is not a finite number >= 0.
     """
     called = time.perf_counter()  # --max-minutes counts from here, setup included
+    if max_steps is not None and max_steps < 1:
+        raise ValueError(f"max_steps must be >= 1 (the generator steps to train in this call), got {max_steps}")
+    if max_minutes is not None and not (math.isfinite(max_minutes) and max_minutes >= 0):
+        raise ValueError(f"max_minutes must be a finite number >= 0, got {max_minutes}")
     run_dir = Path(run_dir)
     device = device or runtime.get_device()
     use_fastest_kernels(device)
     run = start_run(config, run_dir, resume, device, init)
-    run_dir.mkdir(parents=True, exist_ok=True)
+    make_dir(run_dir)
+    for name in (CHECKPOINT, GENERATOR, METRICS):  # what a process killed while writing left behind
+        remove_leftovers(run_dir / name)
     total = sum(config.stages[name].steps for name in config.stage_names)
     autocast = autocast_for(config, device)
 
@@ -415,12 +468,14 @@ def train(config: cfg.Config, run_dir: str | Path, resume: bool = False, device:
     count, window_start, stop_at = 0, time.perf_counter(), run.step + (max_steps if max_steps is not None else total)
     deadline = called + 60 * max_minutes if max_minutes is not None else math.inf
     bar = tqdm(total=total, initial=run.step, desc=config.name, unit="step", disable=not progress)
+    where = f"step {run.step + 1}"
     try:
         while run.step < min(total, stop_at):
             stage, _ = stage_at(config, run.step)
             if stage != run.stage or run.stage_objects is None:
                 run.stage, run.stage_objects = stage, optimisers(config, stage, run.G, run.D)
             objects, s = run.stage_objects, config.stages[stage]
+            where = f"step {run.step + 1} ({stage})"  # for the message if this step fails
             step_start = time.perf_counter()
             if stage == "adversarial":
                 for _ in range(s.d_steps):
@@ -457,16 +512,19 @@ def train(config: cfg.Config, run_dir: str | Path, resume: bool = False, device:
             if run.step % config.train.checkpoint_every == 0 or stage_end or run.step == stop_at:
                 log_rows(run_dir, rows)
                 rows = []
-                save_checkpoint(run, run_dir)
+                where = f"after step {run.step} ({stage})"
+                save_checkpoint(run, run_dir, probe=valid_degraded[:1])
     except NonFiniteLoss as err:
-        raise NonFiniteLoss(f"step {run.step + 1} ({run.stage}): {err}. Training stopped before the step; "
-                            f"{run_dir / CHECKPOINT} still holds the last good state. Resuming replays the same "
-                            "batches and would fail again: train a copy of the config with a lower learning rate "
-                            "for this stage into a new --run-dir.") from None  # fmt: skip
+        advice = (f"train with a lower learning rate for this stage (--set stages.{run.stage}.lr_g=...)"
+                  + (" into a new --run-dir: resuming replays the same batches and would fail again" if run.saved_step is not None else ""))  # fmt: skip
+        raise NonFiniteLoss(f"{where}: {err}. Training stopped; {on_disk(run, run_dir)}. To go on, {advice}.") from None
+    except CannotWrite as err:
+        raise CannotWrite(f"{err}. Training stopped at step {run.step}; {on_disk(run, run_dir)}.") from None
     finally:
         bar.close()
-        if rows:
-            log_rows(run_dir, rows)
+        if rows:  # only when stopped by an error: a disk that refuses must not hide that error
+            with suppress(OSError):
+                log_rows(run_dir, rows)
     if run.step >= total:
         run.stage = "done"
     return run

@@ -70,7 +70,7 @@ def main() -> None:
         sys.exit(f"no training pairs at {args.pairs}: run `python scripts/gpu_check.py --prepare` where the data tools are installed")
     device = torch.device(args.device)
     train.use_fastest_kernels(device)
-    pairs = {k: v.float() / 32767 for k, v in torch.load(args.pairs).items()}
+    pairs = {k: v.float() / 32767 for k, v in torch.load(args.pairs, weights_only=True).items()}
     n, batch = len(pairs["clean"]), config.data.batch_size
     segment = round(config.data.segment_s * SAMPLE_RATE)
     if pairs["clean"].shape[-1] < segment:

@@ -55,8 +55,11 @@ def test_the_input_is_never_overwritten(export, tmp_path):
     with pytest.raises(ValueError, match=r"give the output a \.wav or \.flac name"):
         enhance.enhance_file(src, tmp_path / "out.mp3", export)
     assert not (tmp_path / "out.mp3").exists()
-    with pytest.raises(ValueError, match="chunk_s must be > 0"):
-        enhance.enhance_file(src, tmp_path / "new.wav", export, chunk_s=0)
+    for chunk_s in (0, float("inf"), float("nan"), 1e-300):  # no overflow, no one-sample chunks
+        with pytest.raises(ValueError, match="chunk_s must be a finite number of seconds >= 0.1"):
+            enhance.enhance_file(src, tmp_path / "new.wav", export, chunk_s=chunk_s)
+    with pytest.raises(ValueError, match="chunk_s must be a finite number of seconds, at least one sample"):
+        enhance.enhance(enhance.load_generator(export)[0], np.zeros(100, np.float32), chunk_s=float("inf"))
     with pytest.raises(FileNotFoundError, match="input file not found"):
         enhance.enhance_file(tmp_path / "missing.wav", tmp_path / "new.wav", export)
 

@@ -169,7 +169,7 @@ def test_a_nan_loss_stops_training_and_keeps_the_last_good_checkpoint(tiny_confi
     train.train(tiny_config, tmp_path, max_steps=2, progress=False)  # checkpoint at step 2
     good = (tmp_path / train.CHECKPOINT).read_bytes()
     monkeypatch.setattr(hifigan, "reconstruction_loss", lambda *args: torch.tensor(float("nan"), requires_grad=True))
-    with pytest.raises(train.NonFiniteLoss, match=r"step 3 \(postnet\): the wavenet loss is nan.*last good state"):
+    with pytest.raises(train.NonFiniteLoss, match=r"step 3 \(postnet\): the wavenet loss is nan.*checkpoint.pt holds step 2, the last checkpoint written"):
         train.train(tiny_config, tmp_path, resume=True, progress=False)
     assert (tmp_path / train.CHECKPOINT).read_bytes() == good
     assert not list(tmp_path.glob(".*part*"))  # no half-written file left behind
