@@ -25,9 +25,10 @@ def number(kind: type, low: float, what: str):
     def parse(text: str) -> int | float:
         try:
             value = kind(text)
-        except ValueError:
-            value = math.nan
-        if not (math.isfinite(value) and value >= low):
+            usable = math.isfinite(value) and value >= low
+        except (ValueError, OverflowError):
+            usable = False
+        if not usable:
             raise argparse.ArgumentTypeError(f"{text!r} is not {what}")
         return value
 

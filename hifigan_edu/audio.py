@@ -58,11 +58,11 @@ def load(path: str | Path, sr: int = SAMPLE_RATE) -> np.ndarray:
             f"cannot read audio file {path}: {err}. Check that it is a WAV/FLAC/OGG file "
             "and not truncated; re-export or delete it."
         ) from err
-    promised = re.search(r"^data\s*:\s*(\d+) \(should be (\d+)\)", header, re.MULTILINE)  # a WAV cut short
-    if promised and int(promised[1]) > int(promised[2]):
-        seconds = len(x) / file_sr
-        warnings.warn(f"{path}: truncated: its header promises {seconds * int(promised[1]) / int(promised[2]):.2f} s "
-                      f"but it holds {seconds:.2f} s; only those were read", AudioConversionWarning, stacklevel=2)  # fmt: skip
+    promised = re.search(r"^data\s*:\s*(\d+) \(should be \d+\)", header, re.MULTILINE)  # a WAV cut short
+    rate = re.search(r"^\s*Bytes/sec\s*:\s*(\d+)", header, re.MULTILINE)
+    if promised and rate and int(rate[1]) and int(promised[1]) / int(rate[1]) > len(x) / file_sr:
+        warnings.warn(f"{path}: truncated: its header promises {int(promised[1]) / int(rate[1]):.2f} s but it holds "
+                      f"{len(x) / file_sr:.2f} s; only those were read", AudioConversionWarning, stacklevel=2)  # fmt: skip
     bad = ~np.isfinite(x)
     if bad.any():
         x[bad] = 0.0

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import math
 import typing
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -217,7 +216,7 @@ def _convert(value: object, hint: object, where: str) -> object:
           float: isinstance(value, (int, float)) and not isinstance(value, bool), str: isinstance(value, str)}  # fmt: skip
     if not ok[hint]:
         raise ConfigError(f"{where} should be {hint.__name__}, got {type(value).__name__} {value!r}")
-    if hint is float and not math.isfinite(value):  # JSON and --set accept NaN and Infinity
+    if hint is float and not abs(value) < 1e300:  # False for NaN, Infinity and 10**400, which JSON and --set accept
         raise ConfigError(f"{where} = {value!r}: should be a finite number")
     return float(value) if hint is float else value
 
@@ -291,8 +290,8 @@ def validate(config: Config) -> Config:
     problems += [f"{key} must be >= 1" for key, value in sizes.items() if value < 1]
     if config.data.workers < 0 or config.data.rirs < 0:
         problems.append("data.workers and data.rirs must be >= 0")
-    if config.train.seed < 0:
-        problems.append("train.seed must be >= 0")
+    if not 0 <= config.train.seed < 2**32:
+        problems.append("train.seed must lie in [0, 2**32)")
     low, high = config.data.snr_range
     if low > high:
         problems.append(f"data.snr_range must be [low, high] with low <= high (in dB), got [{low:g}, {high:g}]")

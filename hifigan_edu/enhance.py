@@ -57,6 +57,10 @@ def read_checkpoint(path: Path, kinds: tuple[str, ...] = KINDS) -> dict:
             code = torch.serialization.get_unsafe_globals_in_checkpoint(path)
         except Exception:
             code = re.findall(r"GLOBAL ([\w.]+) was not an allowed global", str(err))
+        if code and all(name.startswith("numpy.") for name in code):  # numpy arrays: the RNG state of older runs
+            raise CheckpointError(f"{path} was written by a hifigan-edu from before checkpoints held only plain values "
+                                  f"(it stores numpy arrays, {', '.join(code)}), and is not loaded, to stay safe: start a "
+                                  "new run from its weights with --init and the generator.pt next to it.") from None  # fmt: skip
         if code:
             raise CheckpointError(f"{path} was refused: loading it would run Python code ({', '.join(code)}), and a "
                                   "checkpoint from elsewhere can carry any program. hifigan-edu writes only tensors and "
@@ -145,7 +149,7 @@ def enhance(G: hifigan.Generator, x: np.ndarray, chunk_s: float = 10.0, postnet:
     if not (math.isfinite(chunk_s) and chunk_s * SAMPLE_RATE >= 1):
         raise ValueError(f"chunk_s must be a finite number of seconds, at least one sample (1/{SAMPLE_RATE}), got {chunk_s}")
     device = next(G.parameters()).device
-    ctx, chunk = G.receptive_field, int(chunk_s * SAMPLE_RATE)
+    ctx, chunk = G.receptive_field, int(min(chunk_s * SAMPLE_RATE, max(1, len(x))))  # no longer than the file
     signal = torch.from_numpy(x.astype(np.float32)).to(device)
     mfcc, hop = None, 1
     if G.conditioning is not None:
@@ -228,6 +232,8 @@ def enhance_file(src: str | Path, dst: str | Path, checkpoint: str | Path = SHIP
         warnings.simplefilter("always", AudioConversionWarning)
         x = load(src)
     notes = [str(w.message) for w in caught if issubclass(w.category, AudioConversionWarning)]
+    if not len(x):
+        raise ValueError(f"{src} holds no audio; nothing to enhance.")
     check_can_write(dst, size=2 * len(x))  # 16-bit samples
     if not enhancer.postnet:
         notes.append(f"the checkpoint stopped at step {enhancer.info['step']}, before stage postnet: its untrained postnet was skipped")

@@ -8,6 +8,7 @@ message names the path and the reason, instead of the writer's own error.
 from __future__ import annotations
 
 import errno
+import glob
 import hashlib
 import os
 import shutil
@@ -71,9 +72,10 @@ def check_can_write(path: Path, size: int = 0) -> None:
 
 def remove_leftovers(path: Path) -> list[Path]:
     """Delete the temporary siblings of ``path`` that :func:`atomic_path` left behind in processes that
-    were killed while writing (those whose process id no longer runs); returns what was deleted."""
+    were killed while writing (those whose process id no longer runs; on Linux and macOS, not on
+    Windows, where no process is asked); returns what was deleted."""
     removed = []
-    for tmp in path.parent.glob(f".{path.stem}.*.part{path.suffix}"):
+    for tmp in path.parent.glob(f".{glob.escape(path.stem)}.*.part{glob.escape(path.suffix)}"):
         pid = tmp.name[len(path.stem) + 2 : -len(f".part{path.suffix}")]
         if pid.isdigit() and not _running(int(pid)):
             with suppress(FileNotFoundError):
@@ -119,13 +121,14 @@ def atomic_path(path: Path) -> Iterator[Path]:
             os.close(fd)
         os.replace(tmp, path)
     except BaseException as err:
-        with suppress(OSError):  # a failing clean-up must not hide the error that matters
-            tmp.unlink(missing_ok=True)
-        # a full disk reaches torch.save as a RuntimeError ("iostream error"), soundfile as LibsndfileError
+        # a full disk reaches torch.save as a RuntimeError ("iostream error"), soundfile as LibsndfileError:
+        # ask why while the partial file still fills the disk
         reason = None
         if isinstance(err, (OSError, RuntimeError)) and not isinstance(err, CannotWrite):
             with suppress(OSError):
                 reason = why_not_writable(path.parent, err)
+        with suppress(OSError):  # a failing clean-up must not hide the error that matters
+            tmp.unlink(missing_ok=True)
         if reason:
             raise CannotWrite(f"cannot write {path}: {reason}") from err
         raise

@@ -294,11 +294,11 @@ def save_checkpoint(run: Run, run_dir: Path, probe: Tensor | None = None) -> Pat
     }  # fmt: skip
     with atomic_path(run_dir / CHECKPOINT) as tmp:
         torch.save(state, tmp)
+    run.saved_step = run.step  # what checkpoint.pt holds now, even if the export below fails
     export = {"kind": "hifigan-generator", "config": state["config"], "step": run.step, "elapsed_s": run.elapsed_s,
               "init": run.init, "generator": run.G.state_dict()}  # fmt: skip
     with atomic_path(run_dir / GENERATOR) as tmp:
         torch.save(export, tmp)
-    run.saved_step = run.step
     return run_dir / CHECKPOINT
 
 
@@ -332,6 +332,8 @@ def start_run(config: cfg.Config, run_dir: Path, resume: bool, device: torch.dev
         FileNotFoundError: ``resume`` without a checkpoint, or no file at ``init``.
         cfg.ConfigError: the checkpoint was trained with another config (names the keys that differ), or
             ``init``'s generator is not the one ``config`` builds, or ``init`` is given with ``resume``.
+        CheckpointError: the checkpoint (or ``init``) would run code, is damaged, or is a generator
+            export where a run checkpoint is needed (``enhance.read_checkpoint``).
     """
     path = run_dir / CHECKPOINT
     if path.exists() and not resume:
@@ -419,11 +421,15 @@ def train(config: cfg.Config, run_dir: str | Path, resume: bool = False, device:
     ``max_steps`` stops early after that many generator steps in this call, ``max_minutes``
     after the first step that ends past that much wall time (for a lease of fixed length); either
     way the run stops with a validation row and a checkpoint, and can be resumed later. A NaN or
-    infinite loss, gradient, weight or validation output raises :class:`NonFiniteLoss`, a disk that
-    refuses a write :class:`files.CannotWrite`; either message says which checkpoint is on disk.
+    infinite loss, gradient or weight, or a generator whose output on a validation clip is not
+    finite when a checkpoint is due, raises :class:`NonFiniteLoss`, a disk that refuses a write
+    :class:`files.CannotWrite`; either message says which checkpoint is on disk.
 
     Raises:
         ValueError: ``max_steps`` < 1 or ``max_minutes`` is not a finite number >= 0.
+        NonFiniteLoss: a loss, gradient, weight or the checkpoint's validation-clip output is not finite.
+        files.CannotWrite: the disk refused a write (full, read-only, a file in the way).
+        Those of :func:`start_run`.
     """
     called = time.perf_counter()  # --max-minutes counts from here, setup included
     if max_steps is not None and max_steps < 1:

@@ -91,7 +91,9 @@ def test_what_a_run_saves_loads_as_tensors_and_plain_values(run_dir):
     ("stages.adversarial.lr_d=-1e-3", "stages.adversarial: steps, lr_g, lr_d and d_steps must be >= 0"),
     ("stages.wavenet.lr_g=1e30", r"stages.wavenet.lr_g must lie in \(0, 1\]"),
     ("stages.wavenet.lr_g=0", r"stages.wavenet.lr_g must lie in \(0, 1\]"),
-    ("train.seed=-1", "train.seed must be >= 0"),
+    ("train.seed=-1", r"train.seed must lie in \[0, 2\*\*32\)"),
+    ("train.seed=99999999999999999999999", r"train.seed must lie in \[0, 2\*\*32\)"),
+    ("loss.l1_weight=1" + "0" * 400, "should be a finite number"),
     ("data.snr_range=[25,-5]", r"data.snr_range must be \[low, high\] with low <= high"),
 ])  # fmt: skip
 def test_impossible_values_are_refused_by_the_config_check(tiny_config, tiny_json, tmp_path, assignment, message):
@@ -206,6 +208,38 @@ def test_resume_from_a_damaged_checkpoint_says_so(run_dir, tiny_json, capsys, da
         train.train(config.load(tiny_json), run_dir, resume=True, progress=False)
 
 
+def test_a_run_checkpoint_of_an_older_version_says_what_to_do(run_dir, tiny_json, capsys):
+    state = torch.load(run_dir / train.CHECKPOINT, weights_only=True)
+    state["rng"]["numpy"] = np.random.get_state()  # as checkpoints stored it before: a numpy array inside
+    torch.save(state, run_dir / train.CHECKPOINT)
+    message = fails(["train", "--config", tiny_json, "--run-dir", run_dir, "--resume"], capsys)
+    assert "was written by a hifigan-edu from before checkpoints held only plain values" in message and "--init" in message
+
+
+def test_a_failed_export_still_reports_the_checkpoint_it_wrote(tiny_config, tmp_path, monkeypatch):
+    save = torch.save
+
+    def full(obj, f, *args, **kwargs):  # the disk fills up between checkpoint.pt and generator.pt
+        if ".generator." in str(f):
+            raise OSError(28, "No space left on device", str(f))
+        return save(obj, f, *args, **kwargs)
+
+    monkeypatch.setattr(torch, "save", full)
+    with pytest.raises(files.CannotWrite, match=r"generator.pt: no space left.*checkpoint.pt holds step 2, the last checkpoint"):
+        train.train(tiny_config, tmp_path, progress=False)
+    assert torch.load(tmp_path / train.CHECKPOINT, weights_only=True)["step"] == 2
+
+
+def test_a_header_without_audio_and_a_huge_chunk(run_dir, tmp_path):
+    audio.save(tmp_path / "full.wav", np.zeros(48000, np.float32))
+    (tmp_path / "empty.wav").write_bytes((tmp_path / "full.wav").read_bytes()[:44])  # the header alone
+    with pytest.raises(ValueError, match="empty.wav holds no audio"):
+        enhance.enhance_file(tmp_path / "empty.wav", tmp_path / "out.wav", run_dir / train.GENERATOR)
+    G = enhance.load_generator(run_dir / train.GENERATOR)[0]
+    x = 0.1 * np.random.default_rng(0).standard_normal(4000).astype(np.float32)
+    np.testing.assert_array_equal(enhance.enhance(G, x, chunk_s=1e305), enhance.enhance(G, x, chunk_s=10.0))  # one chunk
+
+
 def test_a_checkpoint_without_its_config_says_so(run_dir, tmp_path, noisy, capsys):
     state = torch.load(run_dir / train.GENERATOR, weights_only=True)
     del state["config"]
@@ -231,6 +265,7 @@ def test_the_output_path_is_checked_before_the_enhancement(run_dir, tmp_path, no
     (["train", "--max-steps", "0"], "argument --max-steps: '0' is not a whole number of steps >= 1"),
     (["train", "--max-steps", "-5"], "argument --max-steps: '-5' is not a whole number of steps >= 1"),
     (["train", "--max-minutes", "nan"], "argument --max-minutes: 'nan' is not a finite number of minutes >= 0"),
+    (["train", "--max-steps", "9" * 400], "is not a whole number of steps >= 1"),  # too large for a float
 ])  # fmt: skip
 def test_impossible_numbers_on_the_command_line_are_refused(capsys, argv, message):
     assert message in fails(argv, capsys)

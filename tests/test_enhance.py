@@ -65,7 +65,7 @@ def test_the_input_is_never_overwritten(export, tmp_path):
 
 
 def test_checkpoint_errors_name_what_differs(export, tmp_path):
-    state = torch.load(export, weights_only=False)
+    state = torch.load(export, weights_only=True)
     state["config"]["generator"]["channels"] = 8
     torch.save(state, tmp_path / "mismatch.pt")
     with pytest.raises(enhance.CheckpointError, match=r"do not fit the generator.*wrong shape: wavenet.inp.weight \(4, 1, 1\) vs \(8, 1, 1\)"):

@@ -94,13 +94,13 @@ def test_resume_continues_exactly(tiny_config, tmp_path, stop, data):
     losses = lambda rows: [{k: r[k] for k in ("step", "stage", "wavenet", "postnet", "discriminator", "lr_g")} for r in rows]  # noqa: E731
     split, straight_rows = train.read_metrics(tmp_path / "split"), train.read_metrics(tmp_path / "straight")
     assert losses(split) == losses(straight_rows) and split[-1]["valid_si_sdr"] == straight_rows[-1]["valid_si_sdr"]
-    export = torch.load(tmp_path / "split" / train.GENERATOR, weights_only=False)
+    export = torch.load(tmp_path / "split" / train.GENERATOR, weights_only=True)
     assert export["kind"] == "hifigan-generator" and export["step"] == 6
 
 
 def test_a_time_limit_stops_at_a_checkpoint_that_resumes(tiny_config, tmp_path):
     run = train.train(tiny_config, tmp_path, max_minutes=0.0, progress=False)  # time is up after the first step
-    assert run.step == 1 and torch.load(tmp_path / train.GENERATOR, weights_only=False)["step"] == 1
+    assert run.step == 1 and torch.load(tmp_path / train.GENERATOR, weights_only=True)["step"] == 1
     assert train.read_metrics(tmp_path)[-1]["valid_si_sdr"]  # the stop was validated
     assert train.train(tiny_config, tmp_path, resume=True, progress=False).step == 6
 
@@ -130,7 +130,7 @@ def test_init_starts_a_new_run_from_a_generators_weights(tiny_config, tmp_path):
     # the weights it started from are the trained ones: one step moved them only a little
     start, after = snapshot(trained.G), snapshot(tuned.G)
     assert all(torch.allclose(start[k], after[k], atol=1e-2) for k in start) and not same(start, after)
-    assert torch.load(tmp_path / "b" / train.GENERATOR, weights_only=False)["init"] == tuned.init
+    assert torch.load(tmp_path / "b" / train.GENERATOR, weights_only=True)["init"] == tuned.init
     assert train.train(finer, tmp_path / "b", resume=True, max_steps=1, progress=False).init == tuned.init  # kept on resume
     with pytest.raises(config.ConfigError, match="Drop --init or --resume"):
         train.train(finer, tmp_path / "b", resume=True, progress=False, init=tmp_path / "a" / train.GENERATOR)
@@ -156,7 +156,7 @@ def test_the_train_command_takes_overrides_and_an_init(tiny_config, tmp_path, ca
     main(["train", "--config", str(path), "--run-dir", str(tmp_path / "a"), "--max-steps", "1"])
     main(["train", "--config", str(path), "--run-dir", str(tmp_path / "b"), "--max-steps", "1",
           "--set", "loss.l1_weight=50", "--init", str(tmp_path / "a" / train.GENERATOR)])  # fmt: skip
-    saved = torch.load(tmp_path / "b" / train.CHECKPOINT, weights_only=False)
+    saved = torch.load(tmp_path / "b" / train.CHECKPOINT, weights_only=True)
     assert saved["config"]["loss"]["l1_weight"] == 50.0 and saved["init"] == str(tmp_path / "a" / train.GENERATOR)
     assert "stopped at step 1" in capsys.readouterr().out
     with pytest.raises(SystemExit, match=r"error: .*loss.l1_weight: 50.0 -> 20.0"):  # a resume repeats the --set
