@@ -25,8 +25,8 @@ def number(kind: type, low: float, what: str):
     def parse(text: str) -> int | float:
         try:
             value = kind(text)
-            usable = math.isfinite(value) and value >= low
-        except (ValueError, OverflowError):
+            usable = value >= low and (kind is int or math.isfinite(value))  # a Python int is always finite
+        except ValueError:
             usable = False
         if not usable:
             raise argparse.ArgumentTypeError(f"{text!r} is not {what}")

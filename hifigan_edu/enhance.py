@@ -66,9 +66,10 @@ def read_checkpoint(path: Path, kinds: tuple[str, ...] = KINDS) -> dict:
                                   "checkpoint from elsewhere can carry any program. hifigan-edu writes only tensors and "
                                   "plain values; load only checkpoints that `python -m hifigan_edu train` wrote.") from None  # fmt: skip
         unpickler = re.search(r"WeightsUnpickler error:\s*(.+)", str(err))  # not torch's advice to load it unsafely
-        reason = unpickler[1].strip() if unpickler else str(err).splitlines()[0] if str(err) else "empty"
-        raise CheckpointError(f"{path} is not a PyTorch checkpoint, or it is truncated or damaged ({type(err).__name__}: "
-                              f"{reason}); use another copy of it.") from None  # fmt: skip
+        reason = unpickler[1].strip() if unpickler else str(err).splitlines()[0] if str(err) else "no more data"
+        what = "the file is empty" if path.stat().st_size == 0 else f"{type(err).__name__}: {reason}"
+        raise CheckpointError(f"{path} is not a PyTorch checkpoint, or it is truncated or damaged ({what}); "
+                              "use another copy of it.") from None  # fmt: skip
     kind = state.get("kind") if isinstance(state, dict) else None
     if kind not in kinds:
         raise CheckpointError(f"{path} is not a hifigan-edu checkpoint (expected one of {', '.join(kinds)}).")

@@ -184,7 +184,7 @@ def test_a_generator_with_broken_weights_writes_nothing(run_dir, tmp_path, noisy
 @pytest.mark.parametrize("damage, message", [
     ("truncated", "is not a PyTorch checkpoint, or it is truncated or damaged"),
     ("random", r"is not a PyTorch checkpoint, or it is truncated or damaged \(UnpicklingError: Unsupported operand \d+\)"),
-    ("empty", "is not a PyTorch checkpoint, or it is truncated or damaged"),
+    ("empty", r"is not a PyTorch checkpoint, or it is truncated or damaged \(the file is empty\)"),
     ("generator", r"is a generator export \(generator.pt\).*--init"),
     ("no stage_objects", "is a hifigan-checkpoint without its stage_objects"),
 ])  # fmt: skip
@@ -265,7 +265,6 @@ def test_the_output_path_is_checked_before_the_enhancement(run_dir, tmp_path, no
     (["train", "--max-steps", "0"], "argument --max-steps: '0' is not a whole number of steps >= 1"),
     (["train", "--max-steps", "-5"], "argument --max-steps: '-5' is not a whole number of steps >= 1"),
     (["train", "--max-minutes", "nan"], "argument --max-minutes: 'nan' is not a finite number of minutes >= 0"),
-    (["train", "--max-steps", "9" * 400], "is not a whole number of steps >= 1"),  # too large for a float
 ])  # fmt: skip
 def test_impossible_numbers_on_the_command_line_are_refused(capsys, argv, message):
     assert message in fails(argv, capsys)
