@@ -51,8 +51,8 @@ def load(path: str | Path, sr: int = SAMPLE_RATE) -> np.ndarray:
     if not path.is_file():
         raise FileNotFoundError(f"audio file not found: {path}")
     try:
-        x, file_sr = sf.read(str(path), dtype="float32", always_2d=True)
-        header = sf.info(str(path)).extra_info  # libsndfile's log of the header
+        with sf.SoundFile(str(path)) as f:
+            x, file_sr, header = f.read(dtype="float32", always_2d=True), f.samplerate, f.extra_info  # extra_info: libsndfile's log of the header
     except (sf.LibsndfileError, RuntimeError) as err:
         raise ValueError(
             f"cannot read audio file {path}: {err}. Check that it is a WAV/FLAC/OGG file "

@@ -227,15 +227,14 @@ def enhance_file(src: str | Path, dst: str | Path, checkpoint: str | Path = SHIP
                          "the memory: the result is the same for any length)")  # fmt: skip
     if dst.exists() and not dst.is_dir() and not overwrite:
         raise FileExistsError(f"{dst} exists; choose another output path or pass --overwrite.")
-    check_can_write(dst)
-    enhancer = load_enhancer(checkpoint)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", AudioConversionWarning)
         x = load(src)
     notes = [str(w.message) for w in caught if issubclass(w.category, AudioConversionWarning)]
     if not len(x):
         raise ValueError(f"{src} holds no audio; nothing to enhance.")
-    check_can_write(dst, size=2 * len(x))  # 16-bit samples
+    check_can_write(dst, size=2 * len(x))  # 16-bit samples; before the checkpoint is even loaded
+    enhancer = load_enhancer(checkpoint)
     if not enhancer.postnet:
         notes.append(f"the checkpoint stopped at step {enhancer.info['step']}, before stage postnet: its untrained postnet was skipped")
     y = enhancer(x, chunk_s)
