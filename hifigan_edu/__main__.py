@@ -112,15 +112,18 @@ def train_run(args: argparse.Namespace) -> None:
     from hifigan_edu import config, enhance, train
 
     runtime.set_threads()
+    rank, world = os.environ.get("RANK", "0"), os.environ.get("WORLD_SIZE", "1")  # set by torchrun
+    say = print if rank == "0" else lambda *_: None  # one process speaks for all
     try:
         c = config.load(args.config or runtime.get_profile(), args.set)
         run_dir = Path(args.run_dir or f"runs/{c.name}")
-        print(f"training config {c.name!r} into {run_dir} ({'resuming' if args.resume else 'new run'})")
+        say(f"training config {c.name!r} into {run_dir} ({'resuming' if args.resume else 'new run'})"
+            + (f" in {world} processes" if world != "1" else ""))
         run = train.train(c, run_dir, resume=args.resume, max_steps=args.max_steps, max_minutes=args.max_minutes, init=args.init)
-    except (config.ConfigError, enhance.CheckpointError, FileExistsError, FileNotFoundError, train.NonFiniteLoss, CannotWrite) as err:
-        sys.exit(f"error: {err}")
-    print(f"stopped at step {run.step} ({run.stage}) after {run.elapsed_s / 60:.1f} min of training in all; "
-          f"checkpoint {run_dir / train.CHECKPOINT}, generator {run_dir / train.GENERATOR}, log {run_dir / train.METRICS}")
+    except (config.ConfigError, enhance.CheckpointError, FileExistsError, FileNotFoundError, train.NonFiniteLoss, train.ProcessLost, CannotWrite) as err:
+        sys.exit(f"error{f' (rank {rank} of {world})' if world != '1' else ''}: {err}")
+    say(f"stopped at step {run.step} ({run.stage}) after {run.elapsed_s / 60:.1f} min of training in all; "
+        f"checkpoint {run_dir / train.CHECKPOINT}, generator {run_dir / train.GENERATOR}, log {run_dir / train.METRICS}")
 
 
 def enhance_run(args: argparse.Namespace) -> None:

@@ -149,7 +149,8 @@ class TrainConfig:
     """Bookkeeping: seed, precision and how often to log, validate and checkpoint (in steps)."""
 
     seed: int = 0
-    precision: Literal["fp32", "bf16"] = "bf16"  # bf16 autocast on CUDA; losses stay in float32
+    precision: Literal["fp32", "bf16"] = "bf16"  # bf16 autocast on CUDA and on a CPU with native bf16; losses stay in float32
+    compile: bool = False  # torch.compile the generator and the discriminators (compiled once per process, on the first steps)
     postnet_trains_wavenet: bool = True  # stage 2 keeps updating the WaveNet (not frozen), at the stage's lr
     log_every: int = 50
     valid_every: int = 1000

@@ -144,12 +144,17 @@ class WaveNet(nn.Module):
         return receptive_field(self.kernel_size, self.dilations) + 2 * (self.out_kernel - 1)
 
     def forward(self, x: Tensor, c: Tensor | None = None) -> Tensor:
-        h = self.inp(x)
+        """Under autocast the residual stream and the skip sum keep the input's float32 (bf16 keeps 8 bits of
+        mantissa, too few for sums of 20 layers' outputs), and on the CPU so does the output stack: bf16 would
+        add its rounding to every sample's correction and saves no time there (docs/benchmarks.md), where a
+        GPU's tensor cores make it much faster."""
+        h = self.inp(x).to(x.dtype)
         skips = 0
         for layer in self.layers:
             h, skip = layer(h, c)
-            skips = skips + skip
-        return self.out(skips)
+            skips = skips + skip.to(x.dtype)
+        with autocast_off_on_cpu(x):
+            return self.out(skips)
 
 
 class Postnet(nn.Module):
@@ -232,6 +237,13 @@ class MultiScaleDiscriminator(nn.Module):
         ]
 
 
+def autocast_off_on_cpu(x: Tensor) -> torch.autocast:
+    """The autocast context that ``x``'s device is in, except off on the CPU (for blocks where oneDNN's bf16
+    is wrong or no faster)."""
+    device = x.device.type
+    return torch.autocast(device, dtype=torch.get_autocast_dtype(device), enabled=device != "cpu" and torch.is_autocast_enabled(device))
+
+
 class MelDiscriminator(nn.Module):
     """HiFi-GAN's spectrogram discriminator: audio (B, 1, T) -> (score (B, 1, mels, frames'), features).
 
@@ -262,7 +274,11 @@ class MelDiscriminator(nn.Module):
 
     def forward(self, x: Tensor) -> tuple[Tensor, list[Tensor]]:
         h, features = self.spectrogram(x), []
-        for conv in self.convs:
-            h = F.glu(conv(h), dim=1)
-            features.append(h)
-        return self.score(h), features
+        # On the CPU the convolutions stay in float32 under autocast: oneDNN's bf16 Conv2d with stride 2 returns
+        # garbage (NaN, 1e14) where its output is one frame wide, as the last block's is for 0.5 s segments
+        # (torch 2.14.1; tests/test_train.py checks that autocast changes the scores by bf16 rounding only).
+        with autocast_off_on_cpu(x):
+            for conv in self.convs:
+                h = F.glu(conv(h), dim=1)
+                features.append(h)
+            return self.score(h), features

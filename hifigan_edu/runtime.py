@@ -12,11 +12,12 @@ Without the variable the profile is ``full`` when CUDA is available and ``ci`` o
 ``HIFIGAN_EDU_THREADS`` sets torch's CPU thread count (default: all cores).
 ``HIFIGAN_EDU_TRAIN_MINUTES`` sets how long one execution of a full-profile training cell
 (notebooks 07 and 08) trains before it stops, checkpointed, to be resumed by the next one
-(default 60).
+(default 60). ``HIFIGAN_EDU_KEEP_MEMORY=0`` leaves glibc's allocator as it is (:func:`keep_freed_memory`).
 """
 
 from __future__ import annotations
 
+import ctypes
 import math
 import os
 import random
@@ -29,6 +30,7 @@ PROFILES = ("ci", "full")
 PROFILE_ENV = "HIFIGAN_EDU_PROFILE"
 THREADS_ENV = "HIFIGAN_EDU_THREADS"
 MINUTES_ENV = "HIFIGAN_EDU_TRAIN_MINUTES"
+KEEP_MEMORY_ENV = "HIFIGAN_EDU_KEEP_MEMORY"
 
 
 class SettingError(ValueError):
@@ -58,13 +60,15 @@ def get_device() -> torch.device:
 
 
 def set_threads(n: int | None = None) -> int:
-    """Set torch's intra-op CPU threads to ``n`` (default ``HIFIGAN_EDU_THREADS``, else the cores this process may use).
+    """Set torch's intra-op CPU threads to ``n`` (default ``HIFIGAN_EDU_THREADS``, else the cores this process may
+    use, shared among the processes ``torchrun`` starts on this machine).
 
     Raises:
         SettingError: ``HIFIGAN_EDU_THREADS`` or ``n`` is not a whole number >= 1.
     """
     if n is None:
         usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1  # Linux / others
+        usable = max(1, usable // int(os.environ.get("LOCAL_WORLD_SIZE", "1")))  # torchrun's processes on this machine
         value = os.environ.get(THREADS_ENV, str(usable))
         if not value.strip().isdigit():
             raise SettingError(f"{THREADS_ENV}={value!r} is not a whole number; set it to e.g. 2 or unset it.")
@@ -73,6 +77,29 @@ def set_threads(n: int | None = None) -> int:
         raise SettingError(f"thread count must be >= 1, got {n}; fix {THREADS_ENV}.")
     torch.set_num_threads(n)
     return n
+
+
+def keep_freed_memory() -> bool:
+    """Let glibc keep the memory that freed tensors leave, for the next tensor (Linux; elsewhere a no-op).
+
+    By default glibc serves every block of 32 MB or more with a fresh ``mmap`` and hands it back to
+    the system when freed, so the next tensor of that size page-faults on each of its 4 KiB pages
+    again: on 2 CPU cores the 256-channel output convolutions of the ``cpu`` WaveNet (64 MB per
+    activation) spent about half of every training step in those page faults. With ``mmap`` off
+    (``M_MMAP_MAX`` 0) and the heap trimmed only past 2 GiB of free space (``M_TRIM_THRESHOLD``),
+    the process keeps its peak memory and reuses it: the same numbers, computed sooner
+    (``docs/benchmarks.md``, "The allocator"). ``HIFIGAN_EDU_KEEP_MEMORY=0`` keeps glibc's defaults
+    (``scripts/gpu_check.py --compare`` times both). Returns whether glibc took the settings.
+    """
+    if os.environ.get(KEEP_MEMORY_ENV, "1").strip() == "0":
+        return False
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+        libc.gnu_get_libc_version  # glibc only
+    except (OSError, AttributeError):
+        return False
+    M_TRIM_THRESHOLD, M_MMAP_MAX = -1, -4  # from glibc's malloc.h
+    return bool(libc.mallopt(M_MMAP_MAX, 0)) and bool(libc.mallopt(M_TRIM_THRESHOLD, 2**31 - 1))
 
 
 def train_minutes() -> float:

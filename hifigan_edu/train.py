@@ -23,9 +23,15 @@ One summed loss back-propagated into both networks breaks this (notebook 07, "pi
 from __future__ import annotations
 
 import csv
+import functools
+import itertools
 import math
+import os
 import random
+import re
+import signal
 import time
+import warnings
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, nullcontext, suppress
 from dataclasses import dataclass
@@ -34,7 +40,9 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
+import torch.distributed as dist
 from torch import Tensor, nn
+from torch.nn.parallel import DistributedDataParallel
 from tqdm.auto import tqdm
 
 from hifigan_edu import config as cfg
@@ -51,6 +59,11 @@ GENERATOR = "generator.pt"  # the generator and its config, for enhancement (wha
 METRICS = "metrics.csv"
 COLUMNS = ("step", "stage", "predictor", "wavenet", "postnet", "adversarial", "feature_matching", "discriminator",
            "valid_loss", "valid_si_sdr", "valid_mcd", "lr_g", "lr_d", "elapsed_s", "audio_s_per_s")  # fmt: skip
+
+
+class ProcessLost(RuntimeError):
+    """Under ``torchrun``, another process of the job stopped (killed, or its machine lost); the message
+    says which checkpoint is on disk."""
 
 
 class NonFiniteLoss(RuntimeError):
@@ -76,39 +89,54 @@ def discriminator_step(G: hifigan.Generator, D: hifigan.Discriminators, degraded
     return loss.item()
 
 
-def generator_step(G: hifigan.Generator, D: hifigan.Discriminators | None, degraded: Tensor, clean: Tensor,
-                   opt: torch.optim.Optimizer, stage: str, losses: cfg.LossConfig, autocast=nullcontext) -> dict[str, float]:  # fmt: skip
-    """One generator update on (B, 1, T) audio; returns each loss term.
+class GeneratorLoss(nn.Module):
+    """The generator's loss terms in one stage: ``(degraded, clean)`` (B, 1, T) -> {term: loss}.
 
     Reconstruction losses on the WaveNet output, and from stage ``postnet`` on the postnet
     output; in stage ``adversarial`` the discriminators judge the postnet output (frozen) and
     add the adversarial and feature-matching terms. Stage ``predictor`` (HiFi-GAN-2) trains
     only the MFCC predictor, on :func:`hifigan2.predictor_loss`.
+
+    A module, so that under ``torchrun`` DistributedDataParallel can wrap it (:func:`parallel`):
+    the gradients of the weights the stage trains are then averaged over the processes.
     """
-    if stage == "predictor":
-        with autocast():
-            terms = {"predictor": hifigan2.predictor_loss(G.conditioning, degraded, clean)}
-        return _update(terms, opt)
-    with autocast():
-        first, final = G(degraded, postnet=stage != "wavenet")
-    terms = {"wavenet": hifigan.reconstruction_loss(first, clean, losses)}
-    if stage != "wavenet":
-        terms["postnet"] = hifigan.reconstruction_loss(final, clean, losses)
-    if stage == "adversarial":
-        D.requires_grad_(False)
-        try:
-            with torch.no_grad(), autocast():
-                real = D(clean)
+
+    def __init__(self, G: hifigan.Generator, D: hifigan.Discriminators | None, stage: str, losses: cfg.LossConfig,
+                 autocast: Callable[[], AbstractContextManager] = nullcontext) -> None:  # fmt: skip
+        super().__init__()
+        self.G, self.D, self.stage, self.losses, self.autocast = G, D, stage, losses, autocast
+
+    def forward(self, degraded: Tensor, clean: Tensor) -> dict[str, Tensor]:
+        G, D, stage, losses, autocast = self.G, self.D, self.stage, self.losses, self.autocast
+        if stage == "predictor":
             with autocast():
-                fake = D(final)
-            terms["adversarial"] = losses.adversarial_weight * hifigan.generator_adversarial_loss(fake, losses.adversarial)
-            terms["feature_matching"] = losses.feature_matching_weight * hifigan.feature_matching_loss(real, fake)
-        finally:
-            D.requires_grad_(True)
-    return _update(terms, opt)
+                return {"predictor": hifigan2.predictor_loss(G.conditioning, degraded, clean)}
+        with autocast():
+            first, final = G(degraded, postnet=stage != "wavenet")
+        terms = {"wavenet": hifigan.reconstruction_loss(first, clean, losses)}
+        if stage != "wavenet":
+            terms["postnet"] = hifigan.reconstruction_loss(final, clean, losses)
+        if stage == "adversarial":
+            D.requires_grad_(False)
+            try:
+                with torch.no_grad(), autocast():
+                    real = D(clean)
+                with autocast():
+                    fake = D(final)
+                terms["adversarial"] = losses.adversarial_weight * hifigan.generator_adversarial_loss(fake, losses.adversarial)
+                terms["feature_matching"] = losses.feature_matching_weight * hifigan.feature_matching_loss(real, fake)
+            finally:
+                D.requires_grad_(True)
+        return terms
 
 
-def _update(terms: dict[str, Tensor], opt: torch.optim.Optimizer) -> dict[str, float]:
+def generator_step(G: hifigan.Generator, D: hifigan.Discriminators | None, degraded: Tensor, clean: Tensor,
+                   opt: torch.optim.Optimizer, stage: str, losses: cfg.LossConfig, autocast=nullcontext) -> dict[str, float]:  # fmt: skip
+    """One generator update on (B, 1, T) audio (the terms of :class:`GeneratorLoss`); returns each loss term."""
+    return update(GeneratorLoss(G, D, stage, losses, autocast)(degraded, clean), opt)
+
+
+def update(terms: dict[str, Tensor], opt: torch.optim.Optimizer) -> dict[str, float]:
     """Back-propagate the sum of the loss ``terms`` and step ``opt``, refusing NaN or infinite losses
     and gradients; returns each term's value."""
     check_finite(terms)
@@ -127,19 +155,53 @@ def use_fastest_kernels(device: torch.device) -> None:
         torch.backends.cudnn.benchmark = True
 
 
+def cpu_has_bf16() -> bool:
+    """Whether this CPU computes in bfloat16 natively (x86 AVX512-BF16 or AMX), where CPU autocast pays off;
+    elsewhere oneDNN emulates bf16, slower than float32."""
+    return torch.cpu._is_avx512_bf16_supported() or torch.cpu._is_amx_tile_supported()
+
+
+def precision_on(config: cfg.Config, device: torch.device) -> str:
+    """The precision the forward passes run in on ``device``: ``config.train.precision``, except ``fp32``
+    for ``bf16`` on a CPU without native bf16 (with a one-line note)."""
+    if config.train.precision == "bf16" and device.type == "cpu" and not cpu_has_bf16():
+        note_once("note: this CPU has no native bfloat16 (AVX512-BF16 or AMX), so training runs in float32")
+        return "fp32"
+    return config.train.precision
+
+
+@functools.cache
+def note_once(text: str) -> None:
+    """Print ``text`` the first time it is asked for in this process."""
+    print(text)
+
+
 def autocast_for(config: cfg.Config, device: torch.device) -> Callable[[], AbstractContextManager]:
-    """A factory of the context the forward passes run in: bf16 autocast for ``precision: bf16`` on CUDA,
-    plain float32 otherwise (CPU runs stay in float32)."""
-    if config.train.precision == "bf16" and device.type == "cuda":
+    """A factory of the context the forward passes run in: bf16 autocast on CUDA or a bf16 CPU for
+    ``precision: bf16`` (:func:`precision_on`), plain float32 otherwise.
+
+    Under autocast the convolutions, matrix products and recurrent layers run in bf16; what needs
+    float32 numerically stays there: the STFTs and logs of the losses (``hifigan.log_magnitude``),
+    the mel and MFCC features (``nn.MelDiscriminator.spectrogram``, ``hifigan2.Features``), every
+    loss's reduction (the losses cast their inputs to float32 first), and the WaveNet's residual
+    stream and skip sum (``nn.WaveNet.forward``). On the CPU the WaveNet's output stack and the mel
+    discriminator's convolutions stay in float32 too (``nn.WaveNet.forward``, ``nn.MelDiscriminator.forward``).
+    """
+    if precision_on(config, device) == "bf16":
         return lambda: torch.autocast(device.type, dtype=torch.bfloat16)
     return nullcontext
 
 
 def check_finite(terms: dict[str, Tensor]) -> None:
-    """Raise :class:`NonFiniteLoss` naming the first NaN or infinite term."""
-    for name, value in terms.items():
-        if not torch.isfinite(value):
-            raise NonFiniteLoss(f"the {name} loss is {value.item()}")
+    """Raise :class:`NonFiniteLoss` naming the first NaN or infinite term; under ``torchrun`` every process
+    raises as soon as one of them has such a term (the others would wait for it forever)."""
+    bad = torch.stack([~torch.isfinite(v.detach()) for v in terms.values()]).int()
+    if dist.is_initialized():
+        dist.all_reduce(bad, op=dist.ReduceOp.MAX)
+    for (name, value), is_bad in zip(terms.items(), bad.tolist()):
+        if is_bad:
+            detail = "not finite in another process" if torch.isfinite(value) else value.item()
+            raise NonFiniteLoss(f"the {name} loss is {detail}")
 
 
 def check_gradients(opt: torch.optim.Optimizer) -> None:
@@ -153,16 +215,20 @@ def check_gradients(opt: torch.optim.Optimizer) -> None:
 # ----------------------------------------------------------------------------- data
 
 
-def batches(config: cfg.Config, start: int, device: torch.device) -> Iterator[tuple[Tensor, Tensor]]:
-    """(degraded, clean) batches (B, 1, segment) from batch number ``start`` on.
+def batches(config: cfg.Config, start: int, device: torch.device, rank: int = 0, world: int = 1) -> Iterator[tuple[Tensor, Tensor]]:
+    """(degraded, clean) batches (B / world, 1, segment) from batch number ``start`` on: process ``rank``'s
+    share of each global batch of B = ``config.data.batch_size``.
 
-    Batch ``k`` holds items ``k * B ... (k + 1) * B - 1`` of the training ``PairDataset``, and
-    item ``i`` is a pure function of (seed, i): a resumed run sees exactly the batches it would have.
+    Batch ``k`` holds items ``k * B ... (k + 1) * B - 1`` of the training ``PairDataset``, rank ``r``
+    the ``r``-th of ``world`` equal slices of them, and item ``i`` is a pure function of (seed, i): a
+    resumed run sees exactly the batches it would have, and ``world`` processes together see the
+    pairs one process sees.
     """
     d = config.data
+    share = d.batch_size // world
     data = pair_dataset(config, "train", d.segment_s, 2**62)
-    loader = torch.utils.data.DataLoader(data, batch_size=d.batch_size, sampler=range(start * d.batch_size, 2**62),
-                                         num_workers=d.workers, persistent_workers=d.workers > 0)  # fmt: skip
+    items = ([k * d.batch_size + rank * share + j for j in range(share)] for k in itertools.count(start))
+    loader = torch.utils.data.DataLoader(data, batch_sampler=items, num_workers=d.workers, persistent_workers=d.workers > 0)
     for batch in loader:
         yield batch["degraded"].to(device), batch["clean"].to(device)
 
@@ -193,6 +259,97 @@ def mean_si_sdr(estimate: Tensor, reference: Tensor) -> float:
     return float(np.mean([si_sdr(e, r) for e, r in pairs]))
 
 
+# ----------------------------------------------------------------------------- torchrun
+
+
+@dataclass(frozen=True)
+class Processes:
+    """This process's place in a ``torchrun`` job (rank 0 of 1 without torchrun)."""
+
+    rank: int = 0  # 0 writes the checkpoints, metrics.csv and the progress bar
+    world: int = 1  # processes in all, over every machine
+    local: int = 0  # rank on this machine: which GPU it uses
+    joined: bool = False  # whether join_processes started the process group (and train() ends it)
+
+    @property
+    def lead(self) -> bool:
+        return self.rank == 0
+
+
+def join_processes(config: cfg.Config, device_type: str = "cpu") -> Processes:
+    """Under ``torchrun`` (which sets ``WORLD_SIZE``, ``RANK``, ``LOCAL_RANK``), join its process group:
+    NCCL between GPUs (``device_type`` ``cuda``), gloo between CPU processes. Without it, a single process.
+
+    Raises:
+        cfg.ConfigError: the global batch does not split evenly over the processes.
+    """
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    if world == 1:
+        return Processes()
+    if config.data.batch_size % world:
+        raise cfg.ConfigError(f"data.batch_size {config.data.batch_size} is the global batch and must split evenly over "
+                              f"the {world} processes; choose a multiple of {world} (--set data.batch_size=...).")  # fmt: skip
+    joined = not dist.is_initialized()
+    if joined:
+        dist.init_process_group("nccl" if device_type == "cuda" else "gloo")
+    return Processes(dist.get_rank(), world, int(os.environ.get("LOCAL_RANK", "0")), joined)
+
+
+def parallel(module: nn.Module, processes: Processes, device: torch.device, unused: bool = False) -> nn.Module:
+    """``module`` in DistributedDataParallel under ``torchrun`` (each backward pass then averages, over the
+    processes, the gradients of the weights that required one when it was wrapped), itself otherwise.
+    ``unused``: some of those weights may get no gradient, and DDP must not wait for theirs."""
+    if processes.world == 1:
+        return module
+    with warnings.catch_warnings():  # torch 2.14 renames broadcast_buffers; 2.11 (on the GPU machines) knows only it
+        warnings.simplefilter("ignore", FutureWarning)
+        return DistributedDataParallel(module, device_ids=[device] if device.type == "cuda" else None,
+                                       find_unused_parameters=unused, broadcast_buffers=False)  # the buffers are constants
+
+
+def stopped_by_torchrun(signum: int, frame: object) -> None:
+    """SIGTERM handler: torchrun stops every process of a job when one of them has failed (or it was interrupted).
+    Raises once; a second SIGTERM must not cut the message short."""
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    raise ProcessLost("another process of this torchrun job stopped, so torchrun stopped this one (SIGTERM)")
+
+
+def mean_over_processes(values: dict[str, float], processes: Processes, device: torch.device) -> dict[str, float]:
+    """``values`` averaged over the processes (each holds the losses of its share of the global batch)."""
+    if processes.world == 1:
+        return values
+    tensor = torch.tensor(list(values.values()), dtype=torch.float64, device=device)
+    dist.all_reduce(tensor)
+    return dict(zip(values, (tensor / processes.world).tolist()))
+
+
+def stage_modules(G: hifigan.Generator, D: hifigan.Discriminators, stage: str, config: cfg.Config, autocast: Callable[[], AbstractContextManager],
+                  processes: Processes, device: torch.device) -> tuple[nn.Module, nn.Module]:  # fmt: skip
+    """What each update of ``stage`` calls: the generator's loss (:class:`GeneratorLoss`) and the
+    discriminators, under torchrun in DistributedDataParallel (:func:`parallel`).
+
+    The generator's weights that the stage does not train are frozen (``requires_grad`` off), so
+    no gradient is computed for them and DDP averages only those it trains.
+    """
+    G.requires_grad_(False)
+    for p in trained_parameters(config, stage, G):
+        p.requires_grad_(True)
+    D.requires_grad_(False)  # the generator's loss trains none of the discriminators' weights
+    generator_loss = GeneratorLoss(G, D, stage, config.loss, autocast)
+    generator_loss = parallel(generator_loss, processes, device, unused=stage != "predictor")  # the WaveNet's last residual convolution feeds nothing
+    D.requires_grad_(True)
+    return generator_loss, parallel(D, processes, device) if stage == "adversarial" else D
+
+
+def agree(flag: bool, processes: Processes, device: torch.device) -> bool:
+    """Whether ``flag`` holds in any process (itself without torchrun)."""
+    if processes.world == 1:
+        return flag
+    value = torch.tensor([int(flag)], device=device)
+    dist.all_reduce(value, op=dist.ReduceOp.MAX)
+    return bool(value.item())
+
+
 # ----------------------------------------------------------------------------- the run
 
 
@@ -206,19 +363,24 @@ def stage_at(config: cfg.Config, step: int) -> tuple[str, int]:
     return "done", 0
 
 
-def optimisers(config: cfg.Config, stage: str, G: nn.Module, D: nn.Module) -> dict[str, object]:
-    """The optimisers and linear-decay schedules of one stage (Adam, as in the paper).
+def trained_parameters(config: cfg.Config, stage: str, G: nn.Module) -> list[nn.Parameter]:
+    """The generator's weights that ``stage`` trains.
 
     HiFi-GAN-2's predictor trains in stage ``predictor`` only; its upsampler, if learned, trains
     with the WaveNet.
     """
-    s = config.stages[stage]
     wavenet = ("wavenet.", "conditioning.upsampler.")  # parameter names, by prefix
     trained = {"predictor": ("conditioning.predictor.",), "wavenet": wavenet,
                "postnet": wavenet + ("postnet.",) if config.train.postnet_trains_wavenet else ("postnet.",),
                "adversarial": wavenet + ("postnet.",)}[stage]  # fmt: skip
-    params = [p for name, p in G.named_parameters() if name.startswith(trained)]
-    out: dict[str, object] = {"g_opt": torch.optim.Adam(params, lr=s.lr_g)}
+    return [p for name, p in G.named_parameters() if name.startswith(trained)]
+
+
+def optimisers(config: cfg.Config, stage: str, G: nn.Module, D: nn.Module) -> dict[str, object]:
+    """The optimisers and linear-decay schedules of one stage (Adam, as in the paper), over the
+    generator's :func:`trained_parameters` (and in stage ``adversarial`` the discriminators')."""
+    s = config.stages[stage]
+    out: dict[str, object] = {"g_opt": torch.optim.Adam(trained_parameters(config, stage, G), lr=s.lr_g)}
     if stage == "adversarial":
         out["d_opt"] = torch.optim.Adam(D.parameters(), lr=s.lr_d)
     for key in list(out):
@@ -316,8 +478,9 @@ def config_differences(a: dict, b: dict, prefix: str = "") -> list[str]:
 
 
 # settings that change how a run computes or reports, not what it learns from: --resume accepts new values
-# (bf16 autocast, on a GPU, changes the rounding of the forward passes, not the model, the data or the optimiser)
-RESUMABLE_CHANGES = ("train.log_every", "train.valid_every", "train.checkpoint_every", "data.workers", "train.precision")
+# (bf16 autocast changes the rounding of the forward passes, and compilation how they run, not the model, the data
+# or the optimiser)
+RESUMABLE_CHANGES = ("train.log_every", "train.valid_every", "train.checkpoint_every", "data.workers", "train.precision", "train.compile")
 
 
 def start_run(config: cfg.Config, run_dir: Path, resume: bool, device: torch.device, init: str | Path | None = None) -> Run:
@@ -429,7 +592,12 @@ def train(config: cfg.Config, run_dir: str | Path, resume: bool = False, device:
         ValueError: ``max_steps`` < 1 or ``max_minutes`` is not a finite number >= 0.
         NonFiniteLoss: a loss, gradient, weight or the checkpoint's validation-clip output is not finite.
         files.CannotWrite: the disk refused a write (full, read-only, a file in the way).
+        ProcessLost: under ``torchrun``, another process of the job stopped.
         Those of :func:`start_run`.
+
+    Under ``torchrun`` every process calls it (``python -m hifigan_edu train`` does): each trains on its
+    share of every batch (:func:`batches`), DistributedDataParallel averages the gradients, and rank 0
+    alone validates and writes; all of them stop at the same step.
     """
     called = time.perf_counter()  # --max-minutes counts from here, setup included
     if max_steps is not None and max_steps < 1:
@@ -438,11 +606,25 @@ def train(config: cfg.Config, run_dir: str | Path, resume: bool = False, device:
         raise ValueError(f"max_minutes must be a finite number >= 0, got {max_minutes}")
     run_dir = Path(run_dir)
     device = device or runtime.get_device()
+    processes = join_processes(config, device.type)
+    if device.type == "cuda" and processes.world > 1:
+        device = torch.device("cuda", processes.local)
+        torch.cuda.set_device(device)
     use_fastest_kernels(device)
     run = start_run(config, run_dir, resume, device, init)
-    make_dir(run_dir)
-    for name in (CHECKPOINT, GENERATOR, METRICS):  # what a process killed while writing left behind
-        remove_leftovers(run_dir / name)
+    if processes.world > 1:  # every process must have read the same checkpoint: one run folder that they all share
+        steps = torch.tensor([run.step, -run.step], device=device)
+        dist.all_reduce(steps, op=dist.ReduceOp.MAX)
+        if steps[0] != -steps[1]:
+            raise CheckpointError(f"the processes of this torchrun job found different checkpoints in {run_dir} (steps "
+                                  f"{-steps[1].item()} to {steps[0].item()}): --run-dir must be a folder every machine shares.")  # fmt: skip
+    if processes.lead:
+        make_dir(run_dir)
+        for name in (CHECKPOINT, GENERATOR, METRICS):  # what a process killed while writing left behind
+            remove_leftovers(run_dir / name)
+    if config.train.compile:
+        run.G.compile()
+        run.D.compile()
     total = sum(config.stages[name].steps for name in config.stage_names)
     autocast = autocast_for(config, device)
 
@@ -463,23 +645,29 @@ def train(config: cfg.Config, run_dir: str | Path, resume: bool = False, device:
         return dict(valid_loss=f"{loss:.5f}", valid_si_sdr=f"{mean_si_sdr(y, valid_clean):.3f}")
 
     rows: list[dict[str, object]] = []
-    log_rows(run_dir, [], keep_until=run.step if resume else -1)  # a resumed run repeats the rows after its checkpoint
-    if run.step == 0:
+    if processes.lead:
+        log_rows(run_dir, [], keep_until=run.step if resume else -1)  # a resumed run repeats the rows after its checkpoint
+    if run.step == 0 and processes.lead:
         rows.append(dict(step=0, stage="input", valid_loss=f"{hifigan.reconstruction_loss(valid_degraded, valid_clean, config.loss).item():.5f}",
                          valid_si_sdr=f"{mean_si_sdr(valid_degraded, valid_clean):.3f}"))
         if run.G.conditioning is not None:
             rows[0]["valid_mcd"] = valid_mcd(predicted=False)
-    data = batches(config, run.batch, device)
+    data = batches(config, run.batch, device, processes.rank, processes.world)
     sums: dict[str, float] = {}
     count, window_start, stop_at = 0, time.perf_counter(), run.step + (max_steps if max_steps is not None else total)
     deadline = called + 60 * max_minutes if max_minutes is not None else math.inf
-    bar = tqdm(total=total, initial=run.step, desc=config.name, unit="step", disable=not progress)
-    where = f"step {run.step + 1}"
+    bar = tqdm(total=total, initial=run.step, desc=config.name, unit="step", disable=not (progress and processes.lead))
+    where, wrapped = f"step {run.step + 1}", ""
+    if processes.world > 1:  # torchrun stops the other processes with SIGTERM when one fails: say so, and where
+        signal.signal(signal.SIGTERM, stopped_by_torchrun)
     try:
         while run.step < min(total, stop_at):
             stage, _ = stage_at(config, run.step)
             if stage != run.stage or run.stage_objects is None:
                 run.stage, run.stage_objects = stage, optimisers(config, stage, run.G, run.D)
+            if stage != wrapped:
+                generator_loss, discriminators = stage_modules(run.G, run.D, stage, config, autocast, processes, device)
+                wrapped = stage
             objects, s = run.stage_objects, config.stages[stage]
             where = f"step {run.step + 1} ({stage})"  # for the message if this step fails
             step_start = time.perf_counter()
@@ -488,10 +676,10 @@ def train(config: cfg.Config, run_dir: str | Path, resume: bool = False, device:
                     degraded, clean = next(data)
                     run.batch += 1
                     sums["discriminator"] = sums.get("discriminator", 0.0) + discriminator_step(
-                        run.G, run.D, degraded, clean, objects["d_opt"], config.loss.adversarial, autocast) / s.d_steps
+                        run.G, discriminators, degraded, clean, objects["d_opt"], config.loss.adversarial, autocast) / s.d_steps
             degraded, clean = next(data)
             run.batch += 1
-            for k, v in generator_step(run.G, run.D, degraded, clean, objects["g_opt"], stage, config.loss, autocast).items():
+            for k, v in update(generator_loss(degraded, clean), objects["g_opt"]).items():
                 sums[k] = sums.get(k, 0.0) + v
             for key in ("g_sched", "d_sched"):
                 if key in objects:
@@ -499,38 +687,58 @@ def train(config: cfg.Config, run_dir: str | Path, resume: bool = False, device:
             run.step += 1
             count += 1
             run.elapsed_s += time.perf_counter() - step_start
-            if time.perf_counter() >= deadline:
+            if agree(time.perf_counter() >= deadline, processes, device):  # every process stops at the same step
                 stop_at = run.step  # time is up: log, validate and checkpoint this step, then stop
             bar.update(1)
             stage_end = stage_at(config, run.step)[0] != stage
             if run.step % config.train.log_every == 0 or stage_end or run.step == stop_at:
                 seconds = time.perf_counter() - window_start
+                sums = mean_over_processes(sums, processes, device)  # the loss of the whole global batch
                 row = dict(step=run.step, stage=stage, **{k: f"{v / count:.5f}" for k, v in sums.items()},
                            lr_g=f"{objects['g_sched'].get_last_lr()[0]:.3g}", elapsed_s=f"{run.elapsed_s:.1f}",
                            audio_s_per_s=f"{count * (1 + (s.d_steps if stage == 'adversarial' else 0)) * config.data.batch_size * config.data.segment_s / seconds:.2f}")  # fmt: skip
                 if "d_sched" in objects:
                     row["lr_d"] = f"{objects['d_sched'].get_last_lr()[0]:.3g}"
-                if run.step % config.train.valid_every == 0 or stage_end or run.step == stop_at:
+                if (run.step % config.train.valid_every == 0 or stage_end or run.step == stop_at) and processes.lead:
                     row.update(validate())
-                rows.append(row)
+                if processes.lead:
+                    rows.append(row)
                 bar.set_postfix({k: f"{v / count:.3g}" for k, v in sums.items()})
                 sums, count, window_start = {}, 0, time.perf_counter()
             if run.step % config.train.checkpoint_every == 0 or stage_end or run.step == stop_at:
-                log_rows(run_dir, rows)
-                rows = []
                 where = f"after step {run.step} ({stage})"
-                save_checkpoint(run, run_dir, probe=valid_degraded[:1])
+                if processes.lead:
+                    log_rows(run_dir, rows)
+                    rows = []
+                    save_checkpoint(run, run_dir, probe=valid_degraded[:1])
+                else:  # the same weights as rank 0's: it fails here when rank 0 does
+                    check_weights(run, probe=valid_degraded[:1])
+                    run.saved_step = run.step  # what rank 0 has just written
     except NonFiniteLoss as err:
         advice = (f"train with a lower learning rate for this stage (--set stages.{run.stage}.lr_g=...)"
                   + (" into a new --run-dir: resuming replays the same batches and would fail again" if run.saved_step is not None else ""))  # fmt: skip
         raise NonFiniteLoss(f"{where}: {err}. Training stopped; {on_disk(run, run_dir)}. To go on, {advice}.") from None
     except CannotWrite as err:
         raise CannotWrite(f"{err}. Training stopped at step {run.step}; {on_disk(run, run_dir)}.") from None
+    except RuntimeError as err:  # ProcessLost, or a collective that failed because another process is gone
+        peer_gone = isinstance(err, (ProcessLost, dist.DistError)) or "by peer" in str(err)  # gloo's RuntimeError
+        if processes.world == 1 or not peer_gone:
+            raise
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)  # torchrun's SIGTERM must not cut this message short
+        detail = re.sub(r"^\[[^]]*\] *", "", str(err).splitlines()[0]).split(". ")[0]  # gloo: "[pair.cc:561] Connection closed by peer ..."
+        reason = err if isinstance(err, ProcessLost) else f"another process of this torchrun job stopped ({detail})"
+        advice = "run the same torchrun command with --resume" if run.saved_step is not None else "run the same torchrun command again"
+        raise ProcessLost(f"{where}: {reason}. Training stopped; {on_disk(run, run_dir)}. To go on, {advice}.") from None
     finally:
         bar.close()
-        if rows:  # only when stopped by an error: a disk that refuses must not hide that error
+        run.G.requires_grad_(True)  # as built: stage_modules froze what each stage did not train
+        if rows and processes.lead:  # only when stopped by an error: a disk that refuses must not hide that error
             with suppress(OSError):
                 log_rows(run_dir, rows)
+        if processes.world > 1:
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        if processes.joined:
+            dist.destroy_process_group()
     if run.step >= total:
         run.stage = "done"
     return run

@@ -1,7 +1,7 @@
 """GPU check: full-profile HiFi-GAN training speed, peak memory and enhancement real-time factor.
 
 Runs each of the three stages for a fixed number of steps with the real updates of
-``hifigan_edu.train`` (bf16 autocast on CUDA) on real training pairs, then enhances 30 s of
+``hifigan_edu.train`` (in the config's precision) on real training pairs, then enhances 30 s of
 audio. Prints one line per measurement; paste the output, with the device line, into
 ``docs/benchmarks.md``. About 3-5 minutes on one H100 with the defaults.
 
@@ -14,19 +14,35 @@ pyroomacoustics, so the pairs are made on a CPU machine first and carried along:
 ``--config ci --device cpu --steps 2`` runs the same script in seconds on a CPU (the tests do).
 ``--config gpu-long --stages wavenet --set train.precision=bf16`` times one stage of another config,
 with a value changed as ``train --set`` does: which precision a long run should use, in seconds.
+
+``--compare`` times, side by side in one run on one device, today's path (fp32 eager, glibc's
+default allocator) against fp32 and bf16 with the allocator that keeps freed memory
+(``runtime.keep_freed_memory``; bf16 autocast where the device computes in bf16, plus the ``--set``
+values, e.g. ``train.compile=true``), each in a fresh process, all on pairs that ``train.batches`` simulates with the
+config's loader workers, as training does (so it needs the data tools: on the GPU machine, the
+wheels ``gpu_lease.sh`` installs), and reports the share of
+each stage's time spent waiting for batches. On the 2-core development machine, for the CPU configs:
+
+    python scripts/gpu_check.py --compare --config cpu --device cpu --steps 8
 """
 
 from __future__ import annotations
 
 import argparse
+import itertools
+import json
+import math
+import os
+import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import torch
 
 from hifigan_edu import config as cfg
-from hifigan_edu import enhance, hifigan, train
+from hifigan_edu import enhance, hifigan, runtime, train
 from hifigan_edu.audio import SAMPLE_RATE
 from hifigan_edu.files import atomic_path
 
@@ -44,6 +60,87 @@ def prepare(path: Path, count: int, config: cfg.Config) -> None:
     print(f"wrote {count} pairs of {d.segment_s} s to {path} ({path.stat().st_size / 2**20:.1f} MiB)")
 
 
+def time_stages(config: cfg.Config, device: torch.device, stages: list[str], steps: int,
+                next_batch: Callable[[], tuple[torch.Tensor, torch.Tensor]]) -> list[dict[str, float]]:  # fmt: skip
+    """Train a fresh generator (seed 0) through ``stages``, 3 warm-up then ``steps`` timed generator steps each
+    (the real updates of ``hifigan_edu.train``); per stage: steps/s, audio s/s (every batch a step uses),
+    the share of the time spent waiting for batches, peak memory (GiB, CUDA only)."""
+    torch.manual_seed(0)
+    G, D = (m.to(device) for m in hifigan.build(config))
+    if config.train.compile:
+        G.compile()
+        D.compile()
+    autocast = train.autocast_for(config, device)
+    results, waited = [], 0.0
+
+    def batch() -> tuple[torch.Tensor, torch.Tensor]:
+        nonlocal waited
+        start = time.perf_counter()
+        out = next_batch()
+        waited += time.perf_counter() - start
+        return out
+
+    for stage in stages:
+        objects = train.optimisers(config, stage, G, D)
+        d_steps = config.stages[stage].d_steps if stage == "adversarial" else 0
+        for i in range(3 + steps):
+            if i == 3:  # warm-up done: start timing
+                if device.type == "cuda":
+                    torch.cuda.synchronize()
+                    torch.cuda.reset_peak_memory_stats()
+                start, waited = time.perf_counter(), 0.0
+            for _ in range(d_steps):
+                train.discriminator_step(G, D, *batch(), objects["d_opt"], config.loss.adversarial, autocast)
+            train.generator_step(G, D, *batch(), objects["g_opt"], stage, config.loss, autocast)
+        if device.type == "cuda":
+            torch.cuda.synchronize()
+        seconds = time.perf_counter() - start
+        audio = steps * (1 + d_steps) * config.data.batch_size * config.data.segment_s
+        memory = torch.cuda.max_memory_allocated(device) / 2**30 if device.type == "cuda" else math.nan
+        results.append(dict(stage=stage, steps_per_s=steps / seconds, audio_per_s=audio / seconds, data_share=waited / seconds, memory=memory))
+    return results
+
+
+PATHS = {  # today's path, then the config values and allocator each faster path uses
+    "today": (["train.precision=fp32", "train.compile=false"], "0"),
+    "fp32": (["train.precision=fp32", "train.compile=false"], "1"),
+    "bf16": (["train.precision=bf16"], "1"),
+}
+
+
+def compare(args: argparse.Namespace) -> None:
+    """Today's path (fp32 eager, glibc's default allocator) against fp32 and bf16 with the allocator that
+    keeps freed memory (``runtime.keep_freed_memory``), all with the ``--set`` values, on one device:
+    each path in a fresh process (the allocator is set when hifigan_edu is imported), one after the
+    other, all on pairs that ``train.batches`` simulates with the config's loader workers. One line per
+    stage and path, then the speed-ups over today's path."""
+    rows = {}
+    for label, (values, keep) in PATHS.items():
+        sets = args.set + values  # the path's own values win
+        command = [sys.executable, __file__, "--path", label, "--config", args.config, "--device", args.device,
+                   "--steps", str(args.steps), *(["--stages", *args.stages] if args.stages else [])]  # fmt: skip
+        command += [f"--set={value}" for value in sets]
+        out = subprocess.run(command, env=os.environ | {runtime.KEEP_MEMORY_ENV: keep}, capture_output=True, text=True)
+        if out.returncode:
+            sys.exit(f"path {label} failed:\n{out.stderr}")
+        rows[label] = json.loads(out.stdout.splitlines()[-1])
+        for r in rows[label]:
+            memory = "" if r["memory"] is None else f", peak memory {r['memory']:.1f} GiB"
+            print(f"{label:5s} ({r['precision']}) stage {r['stage']:11s}: {r['steps_per_s']:6.2f} generator steps/s, "
+                  f"{r['audio_per_s']:7.1f} audio s/s, {100 * r['data_share']:4.1f} % of the time waiting for batches{memory}")
+    for label in ("fp32", "bf16"):
+        for old, new in zip(rows["today"], rows[label]):
+            print(f"speed-up of {label} over today, stage {old['stage']:11s}: {new['audio_per_s'] / old['audio_per_s']:.2f}x")
+
+
+def time_path(config: cfg.Config, device: torch.device, stages: list[str], steps: int) -> None:
+    """One path of :func:`compare`, in its own process: prints its results as one line of JSON."""
+    data = train.batches(config, 0, device)
+    results = time_stages(config, device, stages, steps, lambda: next(data))
+    precision = train.precision_on(config, device) + (" + compile" if config.train.compile else "")
+    print(json.dumps([r | {"precision": precision, "memory": None if math.isnan(r["memory"]) else r["memory"]} for r in results]))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--prepare", action="store_true", help="make the training pairs (on a machine with the data tools)")
@@ -55,6 +152,9 @@ def main() -> None:
     parser.add_argument("--stages", nargs="+", help="time only these stages (default: all of the config's)")
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                         help="change one config value, as `train --set` does (e.g. train.precision=bf16)")
+    parser.add_argument("--compare", action="store_true",
+                        help="time today's path (fp32 eager, glibc's allocator) against fp32 and bf16 with the kept memory, on pairs the loaders simulate")
+    parser.add_argument("--path", choices=PATHS, help=argparse.SUPPRESS)  # one path of --compare, in its own process
     args = parser.parse_args()
     try:
         config = cfg.load(args.config, args.set)
@@ -66,50 +166,35 @@ def main() -> None:
     if args.prepare:
         prepare(args.pairs, 32, config)  # 32 x 2 s: small enough to travel with the 64 MiB a lease carries
         return
-    if not args.pairs.is_file():
-        sys.exit(f"no training pairs at {args.pairs}: run `python scripts/gpu_check.py --prepare` where the data tools are installed")
     device = torch.device(args.device)
     train.use_fastest_kernels(device)
+    name = torch.cuda.get_device_name(device) if device.type == "cuda" else f"CPU, {torch.get_num_threads()} threads"
+    header = f"device: {name}; torch {torch.__version__}; config {config.name}; batch {config.data.batch_size} x {config.data.segment_s} s"
+    if args.path:
+        time_path(config, device, stages, args.steps)
+        return
+    if args.compare:
+        print(header)
+        compare(args)
+        return
+    if not args.pairs.is_file():
+        sys.exit(f"no training pairs at {args.pairs}: run `python scripts/gpu_check.py --prepare` where the data tools are installed")
     pairs = {k: v.float() / 32767 for k, v in torch.load(args.pairs, weights_only=True).items()}
     n, batch = len(pairs["clean"]), config.data.batch_size
     segment = round(config.data.segment_s * SAMPLE_RATE)
     if pairs["clean"].shape[-1] < segment:
         sys.exit(f"{args.pairs} holds {pairs['clean'].shape[-1]}-sample pairs; config {config.name} needs {segment}: prepare again")
-    name = torch.cuda.get_device_name(device) if device.type == "cuda" else "CPU"
-    print(f"device: {name}; torch {torch.__version__}; config {config.name}; batch {batch} x {config.data.segment_s} s; "
-          f"precision {config.train.precision if device.type == 'cuda' else 'fp32'}")
-    torch.manual_seed(0)
-    G, D = (m.to(device) for m in hifigan.build(config))
-    autocast = train.autocast_for(config, device)
-    use_bf16 = config.train.precision == "bf16" and device.type == "cuda"  # for the printout
-
-    def next_batch(k: int) -> tuple[torch.Tensor, torch.Tensor]:
-        idx = [(k * batch + j) % n for j in range(batch)]
-        return tuple(pairs[key][idx, :, :segment].to(device) for key in ("degraded", "clean"))
-
-    k = 0
-    for stage in stages:
-        objects = train.optimisers(config, stage, G, D)
-        d_steps = config.stages[stage].d_steps if stage == "adversarial" else 0
-        for i in range(3 + args.steps):
-            if i == 3:  # warm-up done: start timing
-                if device.type == "cuda":
-                    torch.cuda.synchronize()
-                    torch.cuda.reset_peak_memory_stats()
-                start = time.perf_counter()
-            for _ in range(d_steps):
-                train.discriminator_step(G, D, *next_batch(k), objects["d_opt"], config.loss.adversarial, autocast)
-                k += 1
-            train.generator_step(G, D, *next_batch(k), objects["g_opt"], stage, config.loss, autocast)
-            k += 1
-        if device.type == "cuda":
-            torch.cuda.synchronize()
-        seconds = time.perf_counter() - start
-        memory = f"{torch.cuda.max_memory_allocated(device) / 2**30:.1f} GiB" if device.type == "cuda" else "n/a"
-        audio = args.steps * (1 + d_steps) * batch * config.data.segment_s
-        print(f"stage {stage:11s}: {args.steps / seconds:6.2f} generator steps/s, {audio / seconds:7.1f} audio s/s "
+    precision = train.precision_on(config, device)
+    print(f"{header}; precision {precision}")
+    batches = (tuple(pairs[key][[(k * batch + j) % n for j in range(batch)], :, :segment].to(device) for key in ("degraded", "clean"))
+               for k in itertools.count())  # fmt: skip
+    for r in time_stages(config, device, stages, args.steps, lambda: next(batches)):
+        memory = "n/a" if math.isnan(r["memory"]) else f"{r['memory']:.1f} GiB"
+        print(f"stage {r['stage']:11s}: {r['steps_per_s']:6.2f} generator steps/s, {r['audio_per_s']:7.1f} audio s/s "
               f"(every batch the step uses), peak memory {memory}")
-    G.eval()
+    torch.manual_seed(0)
+    G = hifigan.generator(config).to(device).eval()
+    autocast = train.autocast_for(config, device)
     x = torch.randn(int(args.enhance_s * SAMPLE_RATE)).mul(0.1).numpy()
     with autocast():
         enhance.enhance(G, x[: 10 * SAMPLE_RATE])  # warm-up, as timed: same precision, a full chunk
@@ -122,7 +207,7 @@ def main() -> None:
         torch.cuda.synchronize()
     seconds = time.perf_counter() - start
     print(f"enhance: {args.enhance_s:.0f} s of audio in {seconds:.2f} s, real-time factor {seconds / args.enhance_s:.3f} "
-          f"({'bf16' if use_bf16 else 'fp32'}, 10 s chunks)")
+          f"({precision}, 10 s chunks, untrained weights)")
 
 
 if __name__ == "__main__":

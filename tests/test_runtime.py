@@ -1,3 +1,6 @@
+import platform
+import sys
+
 import numpy as np
 import pytest
 import torch
@@ -75,3 +78,11 @@ def test_the_cli_turns_a_bad_setting_into_a_message(monkeypatch, tmp_path):
     with pytest.raises(SystemExit, match="'gpu' is not a profile"):
         main(["train", "--run-dir", str(tmp_path / "run")])
     assert not (tmp_path / "run").exists()
+
+
+def test_glibc_keeps_freed_memory_for_the_next_tensor(monkeypatch):
+    # set when hifigan_edu is imported; setting it again is harmless
+    monkeypatch.delenv(runtime.KEEP_MEMORY_ENV, raising=False)
+    assert runtime.keep_freed_memory() == (sys.platform == "linux" and platform.libc_ver()[0] == "glibc")
+    monkeypatch.setenv(runtime.KEEP_MEMORY_ENV, "0")
+    assert not runtime.keep_freed_memory()

@@ -194,3 +194,39 @@ def test_a_nan_gradient_stops_the_step_before_it_poisons_the_weights(tiny_config
     with pytest.raises(train.NonFiniteLoss, match="gradient norm is nan"):
         train.generator_step(G, D, degraded, clean, opt, "wavenet", tiny_config.loss)
     assert same(snapshot(G), before)
+
+
+def test_bf16_on_a_cpu_without_it_falls_back_to_fp32_with_a_note(tiny_config, monkeypatch, capsys):
+    bf16 = dataclasses.replace(tiny_config, train=dataclasses.replace(tiny_config.train, precision="bf16"))
+    monkeypatch.setattr(train, "cpu_has_bf16", lambda: False)
+    train.note_once.cache_clear()
+    assert train.precision_on(bf16, torch.device("cpu")) == "fp32" and train.precision_on(bf16, torch.device("cpu")) == "fp32"
+    assert capsys.readouterr().out.count("this CPU has no native bfloat16") == 1  # one line, once
+    with train.autocast_for(bf16, torch.device("cpu"))():
+        assert not torch.is_autocast_enabled("cpu")
+    assert train.precision_on(tiny_config, torch.device("cpu")) == "fp32"
+    monkeypatch.setattr(train, "cpu_has_bf16", lambda: True)
+    with train.autocast_for(bf16, torch.device("cpu"))():
+        assert torch.is_autocast_enabled("cpu") and torch.get_autocast_dtype("cpu") == torch.bfloat16
+
+
+@pytest.mark.skipif(not train.cpu_has_bf16(), reason="this CPU has no native bf16")
+def test_cpu_autocast_changes_the_judgement_and_the_losses_by_rounding_only():
+    # oneDNN's bf16 Conv2d returns NaN or 1e14 where a stride-2 output is one frame wide, as the mel
+    # discriminator's last block is for 0.5 s segments: that block stays in float32 on the CPU
+    c = config.load("cpu")
+    torch.manual_seed(0)
+    G, D = hifigan.build(c)
+    clean = 0.1 * torch.randn(8, 1, 8000)
+    degraded = clean + 0.05 * torch.randn_like(clean)
+    with torch.no_grad():
+        reference = [s for s, _ in D(clean)]
+        for _ in range(5):  # the garbage came and went from call to call
+            with torch.autocast("cpu", dtype=torch.bfloat16):
+                judged = [s for s, _ in D(clean)]
+            for r, j in zip(reference, judged):
+                assert torch.isfinite(j).all() and (j.float() - r).abs().max() < 0.05 * r.abs().max() + 1e-3
+        loss = hifigan.reconstruction_loss(G(degraded)[1], clean, c.loss)
+        with torch.autocast("cpu", dtype=torch.bfloat16):
+            rounded = hifigan.reconstruction_loss(G(degraded)[1], clean, c.loss)
+    assert rounded.dtype == torch.float32 and rounded.item() == pytest.approx(loss.item(), rel=0.01)
