@@ -84,11 +84,11 @@ def keep_freed_memory() -> bool:
 
     By default glibc serves every block of 32 MB or more with a fresh ``mmap`` and hands it back to
     the system when freed, so the next tensor of that size page-faults on each of its 4 KiB pages
-    again: on 2 CPU cores the 256-channel output convolutions of the ``cpu`` WaveNet (64 MB per
-    activation) spent about half of every training step in those page faults. With ``mmap`` off
-    (``M_MMAP_MAX`` 0) and the heap trimmed only past 2 GiB of free space (``M_TRIM_THRESHOLD``),
-    the process keeps its peak memory and reuses it: the same numbers, computed sooner
-    (``docs/benchmarks.md``, "The allocator"). ``HIFIGAN_EDU_KEEP_MEMORY=0`` keeps glibc's defaults
+    again, as the ``cpu`` WaveNet's 256-channel activations (64 MB each) did at every training step.
+    With ``mmap`` off (``M_MMAP_MAX`` 0) and the heap trimmed only past 2 GiB of free space
+    (``M_TRIM_THRESHOLD``), the process keeps its peak memory and reuses it: the same numbers,
+    computed sooner (1.13-1.23x for the ``cpu`` config on 2 cores, ``docs/benchmarks.md``, "Side by
+    side"). ``HIFIGAN_EDU_KEEP_MEMORY=0`` keeps glibc's defaults
     (``scripts/gpu_check.py --compare`` times both). Returns whether glibc took the settings.
     """
     if os.environ.get(KEEP_MEMORY_ENV, "1").strip() == "0":
