@@ -31,7 +31,10 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, nargs="+", default=[0])
     parser.add_argument("--out", type=Path, required=True, help="a new folder for the runs")
     args = parser.parse_args()
-    base = cfg.load(args.config)
+    try:
+        base = cfg.load(args.config)
+    except cfg.ConfigError as err:
+        sys.exit(f"error: {err}")
     others = sum(base.stages[name].steps for name in base.stage_names if name != "wavenet")
     if args.steps <= others:
         sys.exit(f"--steps must exceed the {others} steps of the stages after `wavenet`")
