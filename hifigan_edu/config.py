@@ -118,6 +118,10 @@ class DataConfig:
     # (docs/benchmarks.md). (1.0, 1.0) turns it off.
     speed_range: tuple[float, float] = (1.0, 1.0)
     workers: int = 2  # DataLoader worker processes (0: make the batches in the training process)
+    # True: the loaders hand over clean speech, noise and the room's number, and the training device
+    # convolves and mixes them (simulate.degrade_batch): the same pairs to float32 rounding, with the
+    # RIR convolutions off the loaders' CPU cores (for a GPU; on a CPU the loaders' cores are the same ones).
+    degrade_on_device: bool = False
     valid_items: int = 8  # fixed validation clips, from the valid speakers
     valid_seconds: float = 2.0
 

@@ -145,16 +145,63 @@ class WaveNet(nn.Module):
 
     def forward(self, x: Tensor, c: Tensor | None = None) -> Tensor:
         """Under autocast the residual stream and the skip sum keep the input's float32 (bf16 keeps 8 bits of
-        mantissa, too few for sums of 20 layers' outputs), and on the CPU so does the output stack: bf16 would
-        add its rounding to every sample's correction and saves no time there (docs/benchmarks.md), where a
-        GPU's tensor cores make it much faster."""
+        mantissa, too few for sums of 20 layers' outputs); the convolutions run in bf16."""
         h = self.inp(x).to(x.dtype)
         skips = 0
         for layer in self.layers:
             h, skip = layer(h, c)
             skips = skips + skip.to(x.dtype)
-        with autocast_off_on_cpu(x):
-            return self.out(skips)
+        return self.out(skips)
+
+
+class _SameConv1dFunction(torch.autograd.Function):
+    """conv1d of x (B, C_in, T) with w (C_out, C_in, k) and bias b, "same" padding (left (k - 1) // 2, the rest
+    on the right), whose backward is two *forward* convolutions: on a CPU, oneDNN's own backward for long
+    kernels is several times slower than its forward (``SameConv1d``)."""
+
+    @staticmethod
+    def forward(ctx, x: Tensor, w: Tensor, b: Tensor) -> Tensor:
+        k = w.shape[-1]
+        ctx.pads = ((k - 1) // 2, k - 1 - (k - 1) // 2)
+        xp = F.pad(x, ctx.pads)
+        ctx.save_for_backward(xp, w)
+        return F.conv1d(xp, w, b)  # under autocast, in its dtype
+
+    @staticmethod
+    def backward(ctx, gy: Tensor) -> tuple[Tensor | None, Tensor | None, Tensor | None]:
+        xp, w = ctx.saved_tensors
+        left, right = ctx.pads
+        gx = gw = gb = None
+        if ctx.needs_input_grad[0]:  # the transposed convolution: the flipped kernel, run forward on gy
+            gx = F.conv1d(F.pad(gy, (right, left)), w.to(gy.dtype).flip(-1).transpose(0, 1)).to(xp.dtype)
+        if ctx.needs_input_grad[1]:  # a correlation over (B, T): batch and channels swapped, in float32 or wider
+            wide = torch.promote_types(gy.dtype, torch.float32)
+            gw = F.conv1d(xp.to(wide).transpose(0, 1), gy.to(wide).transpose(0, 1)).transpose(0, 1).to(w.dtype)
+        if ctx.needs_input_grad[2]:
+            gb = gy.sum((0, 2), dtype=torch.promote_types(gy.dtype, torch.float32)).to(w.dtype)
+        return gx, gw, gb
+
+
+class SameConv1d(nn.Conv1d):
+    """``nn.Conv1d(a, b, k, padding="same")`` (same weights, same output) that trains faster on a CPU: (B, a, T) -> (B, b, T).
+
+    oneDNN's backward for the postnet's long kernels is several times its forward: for 8 x 16 x
+    8,000 and kernel 31, forward and backward took 69 ms in float32 against 13.5 ms for the forward
+    alone, 30 ms in bf16 (``scripts/conv_speed.py``, docs/benchmarks.md). Both gradients are
+    convolutions too, so :class:`_SameConv1dFunction` runs them as forward ones: 25 ms in float32,
+    17 ms in bf16, with the weight gradient summed in float32. On a GPU, or with
+    ``forward_backward`` false (``scripts/gpu_check.py --compare`` times both), it is ``nn.Conv1d``.
+    """
+
+    forward_backward = True
+
+    def __init__(self, in_channels: int, out_channels: int, kernel_size: int) -> None:
+        super().__init__(in_channels, out_channels, kernel_size, padding="same")
+
+    def forward(self, x: Tensor) -> Tensor:
+        if x.device.type != "cpu" or not self.forward_backward:
+            return super().forward(x)
+        return _SameConv1dFunction.apply(x, self.weight, self.bias)
 
 
 class Postnet(nn.Module):
@@ -170,7 +217,7 @@ class Postnet(nn.Module):
         sizes = [1] + [channels] * (layers - 1) + [1]
         blocks: list[nn.Module] = []
         for i, (a, b) in enumerate(zip(sizes, sizes[1:])):
-            blocks.append(nn.Conv1d(a, b, kernel_size, padding="same"))
+            blocks.append(SameConv1d(a, b, kernel_size))
             if i < layers - 1:
                 blocks.append(nn.Tanh())
         self.net = nn.Sequential(*blocks)
@@ -238,8 +285,8 @@ class MultiScaleDiscriminator(nn.Module):
 
 
 def autocast_off_on_cpu(x: Tensor) -> torch.autocast:
-    """The autocast context that ``x``'s device is in, except off on the CPU (for blocks where oneDNN's bf16
-    is wrong or no faster)."""
+    """The autocast context that ``x``'s device is in, except off on the CPU (for a block where oneDNN's bf16
+    is wrong: ``MelDiscriminator``)."""
     device = x.device.type
     return torch.autocast(device, dtype=torch.get_autocast_dtype(device), enabled=device != "cpu" and torch.is_autocast_enabled(device))
 

@@ -184,8 +184,9 @@ def autocast_for(config: cfg.Config, device: torch.device) -> Callable[[], Abstr
     float32 numerically stays there: the STFTs and logs of the losses (``hifigan.log_magnitude``),
     the mel and MFCC features (``nn.MelDiscriminator.spectrogram``, ``hifigan2.Features``), every
     loss's reduction (the losses cast their inputs to float32 first), and the WaveNet's residual
-    stream and skip sum (``nn.WaveNet.forward``). On the CPU the WaveNet's output stack and the mel
-    discriminator's convolutions stay in float32 too (``nn.WaveNet.forward``, ``nn.MelDiscriminator.forward``).
+    stream and skip sum (``nn.WaveNet.forward``). On the CPU the mel discriminator's convolutions stay
+    in float32 too (``nn.MelDiscriminator.forward``), and so do the postnet's weight gradients
+    (``nn.SameConv1d``).
     """
     if precision_on(config, device) == "bf16":
         return lambda: torch.autocast(device.type, dtype=torch.bfloat16)
@@ -222,15 +223,24 @@ def batches(config: cfg.Config, start: int, device: torch.device, rank: int = 0,
     Batch ``k`` holds items ``k * B ... (k + 1) * B - 1`` of the training ``PairDataset``, rank ``r``
     the ``r``-th of ``world`` equal slices of them, and item ``i`` is a pure function of (seed, i): a
     resumed run sees exactly the batches it would have, and ``world`` processes together see the
-    pairs one process sees.
+    pairs one process sees. With ``data.degrade_on_device`` the loaders make each item's parts and
+    ``device`` mixes them (``simulate.degrade_batch``): the same pairs, to float32 rounding.
     """
+    from hifigan_edu.data.simulate import degrade_batch, rooms_on  # with the room simulator, as in pair_dataset
+
     d = config.data
     share = d.batch_size // world
     data = pair_dataset(config, "train", d.segment_s, 2**62)
+    data.undegraded = d.degrade_on_device
+    rooms = rooms_on(data.rooms, device) if d.degrade_on_device else None
     items = ([k * d.batch_size + rank * share + j for j in range(share)] for k in itertools.count(start))
     loader = torch.utils.data.DataLoader(data, batch_sampler=items, num_workers=d.workers, persistent_workers=d.workers > 0)
     for batch in loader:
-        yield batch["degraded"].to(device), batch["clean"].to(device)
+        if rooms is None:
+            yield batch["degraded"].to(device), batch["clean"].to(device)
+        else:  # the parts, mixed here (data.degrade_on_device)
+            parts = [batch[key].to(device) for key in ("speech", "noise", "room")]
+            yield degrade_batch(*parts[:2], batch["snr_db"].to(device, torch.float32), parts[2], rooms)
 
 
 def pair_dataset(config: cfg.Config, split: str, seconds: float, length: int) -> PairDataset:
@@ -480,7 +490,8 @@ def config_differences(a: dict, b: dict, prefix: str = "") -> list[str]:
 # settings that change how a run computes or reports, not what it learns from: --resume accepts new values
 # (bf16 autocast changes the rounding of the forward passes, and compilation how they run, not the model, the data
 # or the optimiser)
-RESUMABLE_CHANGES = ("train.log_every", "train.valid_every", "train.checkpoint_every", "data.workers", "train.precision", "train.compile")
+RESUMABLE_CHANGES = ("train.log_every", "train.valid_every", "train.checkpoint_every", "data.workers", "data.degrade_on_device",
+                     "train.precision", "train.compile")
 
 
 def start_run(config: cfg.Config, run_dir: Path, resume: bool, device: torch.device, init: str | Path | None = None) -> Run:

@@ -16,14 +16,18 @@ pyroomacoustics, so the pairs are made on a CPU machine first and carried along:
 with a value changed as ``train --set`` does: which precision a long run should use, in seconds.
 
 ``--compare`` times, side by side in one run on one device, today's path (fp32 eager, glibc's
-default allocator) against fp32 and bf16 with the allocator that keeps freed memory
-(``runtime.keep_freed_memory``; bf16 autocast where the device computes in bf16, plus the ``--set``
-values, e.g. ``train.compile=true``), each in a fresh process, all on pairs that ``train.batches`` simulates with the
-config's loader workers, as training does (so it needs the data tools: on the GPU machine, the
-wheels ``gpu_lease.sh`` installs), and reports the share of
-each stage's time spent waiting for batches. On the 2-core development machine, for the CPU configs:
+default allocator, PyTorch's own backward for the postnet's convolutions) against fp32 and bf16
+with the allocator that keeps freed memory (``runtime.keep_freed_memory``) and the postnet's
+faster backward (``nn.SameConv1d``); bf16 is autocast where the device computes in bf16, on a GPU
+with ``data.degrade_on_device``, plus the ``--set`` values (e.g. ``train.compile=true``). Each
+path runs in a fresh process, on pairs that ``train.batches`` simulates with the config's loader
+workers, as training does (so it needs the data tools: on the GPU machine, the wheels
+``gpu_lease.sh`` installs), and each stage's line gives the share of its time spent waiting for
+batches. ``--rounds R`` runs the three paths R times in turn and compares medians (a shared
+machine's slow spells then slow every path alike). On the 2-core development machine, for the
+CPU configs:
 
-    python scripts/gpu_check.py --compare --config cpu --device cpu --steps 8
+    python scripts/gpu_check.py --compare --config cpu --device cpu --steps 8 --rounds 2
 """
 
 from __future__ import annotations
@@ -33,6 +37,7 @@ import itertools
 import json
 import math
 import os
+import statistics
 import subprocess
 import sys
 import time
@@ -43,6 +48,7 @@ import torch
 
 from hifigan_edu import config as cfg
 from hifigan_edu import enhance, hifigan, runtime, train
+from hifigan_edu import nn as hnn
 from hifigan_edu.audio import SAMPLE_RATE
 from hifigan_edu.files import atomic_path
 
@@ -105,7 +111,7 @@ PATHS = {  # today's path, then the config values and allocator each faster path
     "today": (["train.precision=fp32", "train.compile=false"], "0"),
     "fp32": (["train.precision=fp32", "train.compile=false"], "1"),
     "bf16": (["train.precision=bf16"], "1"),
-}
+}  # today's path also gives the postnet PyTorch's own convolution backward (hifigan_edu.nn.SameConv1d)
 
 
 def compare(args: argparse.Namespace) -> None:
@@ -113,28 +119,35 @@ def compare(args: argparse.Namespace) -> None:
     keeps freed memory (``runtime.keep_freed_memory``), all with the ``--set`` values, on one device:
     each path in a fresh process (the allocator is set when hifigan_edu is imported), one after the
     other, all on pairs that ``train.batches`` simulates with the config's loader workers. One line per
-    stage and path, then the speed-ups over today's path."""
-    rows = {}
-    for label, (values, keep) in PATHS.items():
-        sets = args.set + values  # the path's own values win
-        command = [sys.executable, __file__, "--path", label, "--config", args.config, "--device", args.device,
-                   "--steps", str(args.steps), *(["--stages", *args.stages] if args.stages else [])]  # fmt: skip
-        command += [f"--set={value}" for value in sets]
-        out = subprocess.run(command, env=os.environ | {runtime.KEEP_MEMORY_ENV: keep}, capture_output=True, text=True)
-        if out.returncode:
-            sys.exit(f"path {label} failed:\n{out.stderr}")
-        rows[label] = json.loads(out.stdout.splitlines()[-1])
-        for r in rows[label]:
-            memory = "" if r["memory"] is None else f", peak memory {r['memory']:.1f} GiB"
-            print(f"{label:5s} ({r['precision']}) stage {r['stage']:11s}: {r['steps_per_s']:6.2f} generator steps/s, "
-                  f"{r['audio_per_s']:7.1f} audio s/s, {100 * r['data_share']:4.1f} % of the time waiting for batches{memory}")
+    stage and path, then the speed-ups over today's path. With ``--rounds`` R > 1 the three paths run
+    R times in turn, so that a slow spell of a shared machine slows every path alike, and the
+    speed-ups compare the medians."""
+    rows: dict[str, list[list[dict]]] = {label: [] for label in PATHS}
+    for round_ in range(1, args.rounds + 1):
+        for label, (values, keep) in PATHS.items():
+            on_gpu = label == "bf16" and args.device.startswith("cuda")  # and the GPU degrades the pairs itself
+            sets = args.set + values + (["data.degrade_on_device=true"] if on_gpu else [])  # the path's own values win
+            command = [sys.executable, __file__, "--path", label, "--config", args.config, "--device", args.device,
+                       "--steps", str(args.steps), *(["--stages", *args.stages] if args.stages else [])]  # fmt: skip
+            command += [f"--set={value}" for value in sets]
+            out = subprocess.run(command, env=os.environ | {runtime.KEEP_MEMORY_ENV: keep}, capture_output=True, text=True)
+            if out.returncode:
+                sys.exit(f"path {label} failed:\n{out.stderr}")
+            rows[label].append(json.loads(out.stdout.splitlines()[-1]))
+            for r in rows[label][-1]:
+                memory = "" if r["memory"] is None else f", peak memory {r['memory']:.1f} GiB"
+                print(f"round {round_}, {label:5s} ({r['precision']}) stage {r['stage']:11s}: {r['steps_per_s']:6.2f} generator steps/s, "
+                      f"{r['audio_per_s']:7.1f} audio s/s, {100 * r['data_share']:4.1f} % of the time waiting for batches{memory}")
+    speed = {label: [statistics.median(r["audio_per_s"] for r in stage) for stage in zip(*runs)] for label, runs in rows.items()}
     for label in ("fp32", "bf16"):
-        for old, new in zip(rows["today"], rows[label]):
-            print(f"speed-up of {label} over today, stage {old['stage']:11s}: {new['audio_per_s'] / old['audio_per_s']:.2f}x")
+        for stage, old, new in zip(rows["today"][0], speed["today"], speed[label]):
+            print(f"speed-up of {label} over today, stage {stage['stage']:11s}: {new / old:.2f}x "
+                  f"({new:.1f} against {old:.1f} audio s/s, medians of {args.rounds} rounds)")
 
 
-def time_path(config: cfg.Config, device: torch.device, stages: list[str], steps: int) -> None:
+def time_path(path: str, config: cfg.Config, device: torch.device, stages: list[str], steps: int) -> None:
     """One path of :func:`compare`, in its own process: prints its results as one line of JSON."""
+    hnn.SameConv1d.forward_backward = path != "today"
     data = train.batches(config, 0, device)
     results = time_stages(config, device, stages, steps, lambda: next(data))
     precision = train.precision_on(config, device) + (" + compile" if config.train.compile else "")
@@ -154,6 +167,7 @@ def main() -> None:
                         help="change one config value, as `train --set` does (e.g. train.precision=bf16)")
     parser.add_argument("--compare", action="store_true",
                         help="time today's path (fp32 eager, glibc's allocator) against fp32 and bf16 with the kept memory, on pairs the loaders simulate")
+    parser.add_argument("--rounds", type=int, default=1, help="with --compare: run the three paths this many times in turn (medians)")
     parser.add_argument("--path", choices=PATHS, help=argparse.SUPPRESS)  # one path of --compare, in its own process
     args = parser.parse_args()
     try:
@@ -171,9 +185,11 @@ def main() -> None:
     name = torch.cuda.get_device_name(device) if device.type == "cuda" else f"CPU, {torch.get_num_threads()} threads"
     header = f"device: {name}; torch {torch.__version__}; config {config.name}; batch {config.data.batch_size} x {config.data.segment_s} s"
     if args.path:
-        time_path(config, device, stages, args.steps)
+        time_path(args.path, config, device, stages, args.steps)
         return
     if args.compare:
+        if args.rounds < 1:
+            sys.exit(f"--rounds must be at least 1, got {args.rounds}")
         print(header)
         compare(args)
         return

@@ -1,13 +1,15 @@
-"""Does bf16 train as well as fp32? The same run twice, from the same seed on the same batches.
+"""Does bf16 train as well as fp32? The same run in both, from the same seed on the same batches.
 
 Trains ``--config`` (default ``ci``) for ``--steps`` generator steps (default 500: the ``wavenet``
-stage lengthened so that the schedule holds that many, its other stages kept) once in each
-precision and for each of ``--seeds`` (the initial weights and the pairs) into
-``--out``/SEED-PRECISION, and prints the validation losses at every validation, each precision's
-mean over the seeds, and their relative difference. The bar: bf16's validation loss within 2 % of
-fp32's.
+stage lengthened so that the schedule holds that many, its other stages kept) for each of
+``--seeds`` (the initial weights and the pairs) three times, into ``--out``/SEED-ARM: in fp32, in
+bf16, and in fp32 again from initial weights that are each one float32 step (``torch.nextafter``)
+away ("nudged"). The third says how far apart two fp32 runs end when they start a rounding error
+apart: training amplifies any rounding, so a difference smaller than that is noise, not precision.
+Prints the validation losses at every validation, each arm's mean over the seeds, and bf16's and
+the nudged run's relative difference from fp32. The bar: bf16's validation loss within 2 % of fp32's.
 
-    python scripts/precision_check.py --out runs/precision-check --seeds 0 1 2     # about 15 min on 2 cores
+    python scripts/precision_check.py --out runs/precision-check --seeds 0 1     # about 15 min on 2 cores
 
 The runs go one after the other, each on every core, as a user would train.
 """
@@ -43,22 +45,43 @@ def main() -> None:
     lengthened = cfg.load(args.config, [f"stages.wavenet.steps={args.steps - others}"])
     losses: dict[tuple[int, str], dict[int, float]] = {}
     for seed in args.seeds:
-        for precision in ("fp32", "bf16"):
+        for arm in ARMS:
+            precision = "fp32" if arm == "nudged" else arm
             sets = [f"stages.wavenet.steps={args.steps - others}", f"train.precision={precision}", f"train.seed={seed}"]
             config = cfg.load(args.config, sets)
             if train.precision_on(config, device) != precision:
                 sys.exit(f"{device} cannot train in {precision} here, so there is nothing to compare")
-            run_dir = args.out / f"{seed}-{precision}"
-            train.train(config, run_dir, resume=(run_dir / train.CHECKPOINT).exists(), device=device, progress=False)
-            losses[seed, precision] = {int(r["step"]): float(r["valid_loss"]) for r in train.read_metrics(run_dir)
-                                       if r["valid_loss"] and r["stage"] != "input"}  # fmt: skip
+            run_dir = args.out / f"{seed}-{arm}"
+            init = nudged_start(config, args.out / f"{seed}-start", device) if arm == "nudged" else None
+            resume = (run_dir / train.CHECKPOINT).exists()
+            train.train(config, run_dir, resume=resume, device=device, progress=False, init=None if resume else init)
+            losses[seed, arm] = {int(r["step"]): float(r["valid_loss"]) for r in train.read_metrics(run_dir)
+                                 if r["valid_loss"] and r["stage"] != "input"}  # fmt: skip
     print(f"config {args.config}, {args.steps} steps, seeds {' '.join(map(str, args.seeds))}, device {device}, torch {torch.__version__}")
-    print("validation loss; each seed: fp32 / bf16; then the means over the seeds, and bf16 / fp32 - 1")
+    print(f"validation loss; each seed: {' / '.join(ARMS)}; then the means over the seeds, and each / fp32 - 1")
     for step in losses[args.seeds[0], "fp32"]:
-        pairs = [(losses[seed, "fp32"][step], losses[seed, "bf16"][step]) for seed in args.seeds]
-        fp32, bf16 = (sum(p[i] for p in pairs) / len(pairs) for i in (0, 1))
-        each = "  ".join(f"{a:.4f} / {b:.4f}" for a, b in pairs)
-        print(f"{step:5d}  {train.stage_at(lengthened, step - 1)[0]:11s}  {each}   mean {fp32:.4f} / {bf16:.4f}  {100 * (bf16 / fp32 - 1):+6.2f} %")
+        each = "  ".join(" / ".join(f"{losses[seed, arm][step]:.4f}" for arm in ARMS) for seed in args.seeds)
+        mean = {arm: sum(losses[seed, arm][step] for seed in args.seeds) / len(args.seeds) for arm in ARMS}
+        gaps = "  ".join(f"{arm} {100 * (mean[arm] / mean['fp32'] - 1):+6.2f} %" for arm in ARMS[1:])
+        print(f"{step:5d}  {train.stage_at(lengthened, step - 1)[0]:11s}  {each}   mean {' / '.join(f'{v:.4f}' for v in mean.values())}  {gaps}")
+
+
+ARMS = ("fp32", "bf16", "nudged")
+
+
+def nudged_start(config: cfg.Config, folder: Path, device: torch.device) -> Path:
+    """The generator ``config`` starts from, each weight moved one float32 step up or down (at random,
+    seeded), saved in ``folder`` as the ``--init`` of the nudged run; returns its path."""
+    if not (folder / train.GENERATOR).exists():
+        folder.mkdir(parents=True, exist_ok=True)
+        run = train.start_run(config, folder, resume=False, device=device)
+        signs = torch.Generator().manual_seed(config.train.seed)
+        with torch.no_grad():
+            for p in run.G.parameters():
+                up = torch.rand(p.shape, generator=signs) < 0.5
+                p.copy_(torch.nextafter(p, torch.where(up, torch.inf, -torch.inf).to(p)))
+        train.save_checkpoint(run, folder)
+    return folder / train.GENERATOR
 
 
 if __name__ == "__main__":

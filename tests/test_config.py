@@ -50,12 +50,13 @@ def test_gpu_long_is_gpu_budget_with_speed_perturbation_and_a_longer_wavenet_sta
 
 @pytest.mark.parametrize("size", ["cpu", "gpu-budget", "full"])
 def test_hifigan2_configs_differ_from_hifigan_only_by_the_conditioning(size):
-    # a fair head-to-head: the same WaveNet, discriminators, losses, data and schedule
+    # a fair head-to-head: the same WaveNet, discriminators, losses, data and schedule; the precision
+    # may differ, as each config's own check decided (docs/benchmarks.md: bf16 on `cpu`, fp32 on `hifigan2-cpu`)
     def core(name: str) -> dict:
         d = config.load(name).to_dict()
         for key in ("name", "model", "conditioning"):
             del d[key]
-        del d["stages"]["predictor"]
+        del d["stages"]["predictor"], d["train"]["precision"]
         return d
 
     assert core(size) == core(f"hifigan2-{size}")

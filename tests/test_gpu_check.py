@@ -28,13 +28,14 @@ def test_gpu_check_prepares_and_runs_on_the_cpu(tmp_path):
 
 def test_compare_times_todays_path_against_the_faster_ones_side_by_side():
     script = [sys.executable, str(ROOT / "scripts" / "gpu_check.py"), "--config", "ci", "--device", "cpu", "--compare",
-              "--steps", "1", "--stages", "wavenet", "postnet"]  # fmt: skip
+              "--steps", "1", "--stages", "wavenet", "postnet", "--rounds", "2"]  # fmt: skip
     run = subprocess.run(script, capture_output=True, text=True, cwd=ROOT)
     assert run.returncode == 0, run.stderr
     lines = [line for line in run.stdout.splitlines() if not line.startswith("note:")]
     assert lines[0].startswith("device: CPU")
-    assert [line.split(" (")[0] + " " + line.split("stage ")[1].split(":")[0].strip() for line in lines[1:7]] == [
-        f"{path} {stage}" for path in ("today", "fp32 ", "bf16 ") for stage in ("wavenet", "postnet")]  # fmt: skip
-    assert all("audio s/s" in line and "% of the time waiting for batches" in line for line in lines[1:7])
-    assert [line.split(":")[0] for line in lines[7:]] == [f"speed-up of {p} over today, stage {s:11s}" for p in ("fp32", "bf16")
-                                                        for s in ("wavenet", "postnet")]  # fmt: skip
+    assert [line.split(" (")[0] + " " + line.split("stage ")[1].split(":")[0].strip() for line in lines[1:13]] == [
+        f"round {r}, {path} {stage}" for r in (1, 2) for path in ("today", "fp32 ", "bf16 ") for stage in ("wavenet", "postnet")]  # fmt: skip
+    assert all("audio s/s" in line and "% of the time waiting for batches" in line for line in lines[1:13])
+    assert [line.split(":")[0] for line in lines[13:]] == [f"speed-up of {p} over today, stage {s:11s}" for p in ("fp32", "bf16")
+                                                         for s in ("wavenet", "postnet")]  # fmt: skip
+    assert all(line.endswith("medians of 2 rounds)") for line in lines[13:])

@@ -51,6 +51,32 @@ def test_wavenet_keeps_the_length_and_takes_conditioning():
     assert not torch.allclose(model(x, c), model(x, torch.zeros_like(c)))
 
 
+@pytest.mark.parametrize("kernel", [31, 32, 15, 1])
+@pytest.mark.parametrize("channels", [(1, 16), (16, 16), (16, 1)])
+def test_same_conv_is_nn_conv1d_with_faster_gradients(kernel, channels):
+    # the postnet's convolution: its backward is two forward convolutions, the same numbers as nn.Conv1d's
+    torch.manual_seed(0)
+    reference = nn.Conv1d(*channels, kernel, padding="same").double()
+    same = hnn.SameConv1d(*channels, kernel).double()
+    same.load_state_dict(reference.state_dict())
+    x = torch.randn(3, channels[0], 500, dtype=torch.float64, requires_grad=True)
+    want, got = reference(x), same(x)
+    grad = torch.randn_like(want)
+    wanted = torch.autograd.grad(want, [x, *reference.parameters()], grad)
+    gotten = torch.autograd.grad(got, [x, *same.parameters()], grad)
+    for a, b in zip((want, *wanted), (got, *gotten)):
+        torch.testing.assert_close(b, a, rtol=1e-12, atol=1e-12)
+    # under bf16 autocast: the output in bf16 like nn.Conv1d's, the weight gradient summed in float32
+    x = x.detach().float().requires_grad_()
+    same, reference = same.float(), reference.float()
+    exact = torch.autograd.grad(reference(x), [x, *reference.parameters()], grad.float())
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        got = same(x)
+    assert got.dtype == torch.bfloat16
+    for a, b in zip(exact, torch.autograd.grad(got, [x, *same.parameters()], grad.bfloat16())):
+        assert b.dtype == torch.float32 and (b - a).abs().max() <= 0.02 * a.abs().max()
+
+
 def test_output_lengths_match_pytorch():
     for length, k, s, p, d, g in itertools.product((1000, 1001, 4097), (1, 3, 4, 15, 41), (1, 2, 4), (0, 1, 20), (1, 2, 3), (1, 4)):
         if length + 2 * p < d * (k - 1) + 1:

@@ -85,6 +85,22 @@ def test_dataset_batches_with_a_dataloader(dataset):
     assert batch["degraded"].shape == (4, 1, 8000)
 
 
+@pytest.mark.parametrize("rirs", [4, 0])
+def test_degrading_on_the_device_makes_the_loaders_pairs(cache, rirs):
+    # the loaders hand over the parts (clean speech, room, noise, SNR); degrade_batch mixes them in torch
+    data = simulate.PairDataset("train", segment=8000, length=8, seed=3, rirs=rirs, cache_dir=cache)
+    wanted = [data[i] for i in range(8)]
+    data.undegraded = True
+    parts = next(iter(torch.utils.data.DataLoader(data, batch_size=8)))
+    assert set(parts) == {"speech", "noise", "room", "snr_db", "noise_type"} and parts["speech"].shape == (8, 1, 8000)
+    degraded, clean = simulate.degrade_batch(parts["speech"], parts["noise"], parts["snr_db"].float(), parts["room"],
+                                             simulate.rooms_on(data.rooms, torch.device("cpu")))  # fmt: skip
+    for got, key in ((degraded, "degraded"), (clean, "clean")):
+        want = torch.stack([w[key] for w in wanted])
+        assert got.shape == want.shape and got.dtype == torch.float32
+        assert (got - want).abs().max() <= 1e-5 * want.abs().max(), key
+
+
 def test_validation_items_do_not_repeat_the_training_noise(cache):
     """Item i of every split has its own random stream: the validation clips hear other noise than the first batch."""
     kwargs = dict(segment=8000, length=4, seed=3, rirs=0, snr_range=(5.0, 5.0), noise_types=("colored",), cache_dir=cache)

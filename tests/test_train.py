@@ -1,6 +1,7 @@
 """The trainer: two separate passes, exact resume, NaN stop, no overwriting, atomic checkpoints."""
 
 import dataclasses
+import itertools
 import json
 
 import pytest
@@ -146,6 +147,15 @@ def test_training_batches_follow_the_configs_speed_range(tiny_config):
     faster = dataclasses.replace(tiny_config, data=dataclasses.replace(tiny_config.data, speed_range=(1.2, 1.2)))
     plain, varied = next(train.batches(tiny_config, 0, cpu))[1], next(train.batches(faster, 0, cpu))[1]
     assert plain.shape == varied.shape and not torch.equal(plain, varied)
+
+
+def test_batches_degraded_on_the_device_are_the_loaders_pairs(tiny_config):
+    cpu = torch.device("cpu")
+    roomy = dataclasses.replace(tiny_config, data=dataclasses.replace(tiny_config.data, rirs=4, workers=1))
+    on_device = dataclasses.replace(roomy, data=dataclasses.replace(roomy.data, degrade_on_device=True))
+    for want, got in zip(itertools.islice(train.batches(roomy, 3, cpu), 2), itertools.islice(train.batches(on_device, 3, cpu), 2)):
+        for a, b in zip(want, got):
+            assert a.shape == b.shape == (2, 1, 8000) and (a - b).abs().max() <= 1e-5 * a.abs().max()
 
 
 def test_the_train_command_takes_overrides_and_an_init(tiny_config, tmp_path, capsys):

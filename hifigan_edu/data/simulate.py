@@ -126,6 +126,36 @@ class RIRBank:
         return len(self.rirs)
 
 
+def rooms_on(rirs: list[RIR], device: torch.device) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """RIRs as tensors on ``device``: (N, L) responses, (N, L) direct paths (both zero-padded to the
+    longest) and (N,) arrival samples of the direct paths."""
+    length = max(max(len(r.h), len(r.h_direct)) for r in rirs)
+    h, direct = (torch.stack([torch.from_numpy(np.pad(x, (0, length - len(x)))) for x in xs]).to(device)
+                 for xs in ([r.h for r in rirs], [r.h_direct for r in rirs]))  # fmt: skip
+    return h, direct, torch.tensor([r.direct_index for r in rirs], device=device)
+
+
+def degrade_batch(speech: torch.Tensor, noise: torch.Tensor, snr_db: torch.Tensor, room: torch.Tensor,
+                  bank: tuple[torch.Tensor, torch.Tensor, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:  # fmt: skip
+    """:func:`degrade` for a batch, in torch on the tensors' device (a GPU: no loader worker convolves):
+    clean (B, 1, T) ``speech`` through room ``room`` (B,) of the ``bank`` (:func:`rooms_on`), plus
+    unit-RMS ``noise`` (B, 1, T) at ``snr_db`` (B,) against the reverberant speech, both scaled by
+    one gain if the input would clip. Returns (degraded, target), (B, 1, T) each; the same numbers as
+    :func:`degrade` to float32 rounding (``tests/test_simulate.py``).
+    """
+    h, direct, arrival = (x[room] for x in bank)
+    n, taps = speech.shape[-1], h.shape[-1]
+    size = 1 << (n + taps - 2).bit_length()  # a power of 2 >= n + taps - 1: a linear convolution, and a fast FFT
+    spectrum = torch.fft.rfft(speech[:, 0], size)
+    window = arrival[:, None] + torch.arange(n, device=speech.device)  # [d, d + T): from the direct path's arrival
+    wet, target = (torch.fft.irfft(spectrum * torch.fft.rfft(x, size), size).gather(1, window) for x in (h, direct))
+    gain = (wet.square().mean(-1) / noise[:, 0].square().mean(-1)).sqrt() / 10 ** (snr_db / 20)
+    degraded = wet + gain[:, None] * noise[:, 0]
+    peak = torch.maximum(degraded.abs().amax(-1), target.abs().amax(-1))
+    clip = torch.clamp(PEAK / peak, max=1.0)[:, None]
+    return (clip * degraded)[:, None], (clip * target)[:, None]
+
+
 def change_speed(x: np.ndarray, factor: float) -> np.ndarray:
     """(T,) speech played ``factor`` times faster: (about T / factor,), pitch and formants times ``factor``.
 
@@ -145,7 +175,9 @@ class PairDataset(Dataset):
     than (1, 1) the utterance is first played faster or slower by a factor uniform in that range
     (:func:`change_speed`), which moves its pitch and formants: new voices from the same speakers.
     Returns a dict of ``degraded`` and ``clean`` tensors of shape (1, segment), and the
-    conditions (noise_type, snr_db, rt60_measured, drr_db).
+    conditions (noise_type, snr_db, rt60_measured, drr_db); with ``undegraded`` set, the item's
+    ``speech`` and unit-RMS ``noise`` (1, segment), its ``room`` (an index into ``rooms``),
+    ``snr_db`` and ``noise_type``, for :func:`degrade_batch` to mix on the training device.
     """
 
     def __init__(
@@ -166,27 +198,35 @@ class PairDataset(Dataset):
             raise ValueError(f"no utterances of split {split!r} in {corpus_dir}/manifest.csv")
         self.speech = [load(corpus_dir / r["path"]) for r in rows]
         self.bank = RIRBank(split, rirs, cache_dir=cache_dir) if rirs else None
+        self.rooms = self.bank.rirs if self.bank else [NO_ROOM]
         self.babble = corpus.babble_clips("test" if split == "test" else "train", corpus_dir)
         self.segment, self.length = segment, length
         # the random stream of item i: the training split's is (seed, i); the others add the split,
         # so a validation item never repeats the noise and SNR of the training item of its number
         self.stream = [seed] if split == "train" else [seed, ROOM_PURPOSES.index(split)]
         self.snr_range, self.noise_types, self.speed_range = snr_range, noise_types, tuple(speed_range)
+        self.undegraded = False  # True: items are the parts (clean speech, room, noise, SNR) that degrade_batch mixes
 
     def __len__(self) -> int:
         return self.length
 
-    def example(self, i: int) -> Example:
-        """Item ``i`` as numpy arrays with its conditions."""
+    def parts(self, i: int) -> tuple[np.ndarray, int, str, float, np.ndarray]:
+        """What item ``i`` is made of: its clean (segment,) speech, the index of its room in ``rooms``
+        (the bank's, or :data:`NO_ROOM` alone), its noise type, SNR and unit-RMS (segment,) noise."""
         rng = np.random.default_rng([*self.stream, i])
         speech = self.speech[int(rng.integers(len(self.speech)))]
         if self.speed_range != (1.0, 1.0):  # drawn only when asked, so runs without it keep their items
             speech = change_speed(speech, float(rng.uniform(*self.speed_range)))
         speech = self.cut(speech, rng)
-        rir = NO_ROOM if self.bank is None else self.bank.rirs[int(rng.integers(len(self.bank)))]
+        room = 0 if self.bank is None else int(rng.integers(len(self.bank)))
         kind = str(rng.choice(self.noise_types))
         snr = float(rng.uniform(*self.snr_range))
-        noise = make_noise(kind, self.segment, rng, self.babble)
+        return speech, room, kind, snr, make_noise(kind, self.segment, rng, self.babble)
+
+    def example(self, i: int) -> Example:
+        """Item ``i`` as numpy arrays with its conditions."""
+        speech, room, kind, snr, noise = self.parts(i)
+        rir = self.rooms[room]
         degraded, clean = degrade(speech, rir, noise, snr)
         return Example(degraded, clean, kind, snr, rir.rt60_target, rir.rt60_measured, rir.drr_db)
 
@@ -205,6 +245,9 @@ class PairDataset(Dataset):
         raise ValueError(f"{MAX_CUT_TRIES} segments of {self.segment} samples were all silent; is the corpus's speech silent?")
 
     def __getitem__(self, i: int) -> dict[str, torch.Tensor | str | float]:
+        if self.undegraded:  # for degrade_batch, on the training device
+            speech, room, kind, snr, noise = self.parts(i)
+            return dict(speech=torch.from_numpy(speech)[None], noise=torch.from_numpy(noise)[None], room=room, snr_db=snr, noise_type=kind)
         ex = self.example(i)
         return dict(
             degraded=torch.from_numpy(ex.degraded)[None], clean=torch.from_numpy(ex.clean)[None],
