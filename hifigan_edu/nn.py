@@ -189,8 +189,10 @@ class SameConv1d(nn.Conv1d):
     8,000 and kernel 31, forward and backward took 69 ms in float32 against 13.5 ms for the forward
     alone, 30 ms in bf16 (``scripts/conv_speed.py``, docs/benchmarks.md). Both gradients are
     convolutions too, so :class:`_SameConv1dFunction` runs them as forward ones: 25 ms in float32,
-    17 ms in bf16, with the weight gradient summed in float32. On a GPU, or with
-    ``forward_backward`` false (``scripts/gpu_check.py --compare`` times both), it is ``nn.Conv1d``.
+    17 ms in bf16, with the weight gradient summed in float32. On a GPU, under bf16 autocast on a
+    CPU with AMX (whose oneDNN bf16 backward took 6 ms forward and backward already: the Intel Xeon
+    of docs/benchmarks.md), or with ``forward_backward`` false (``scripts/gpu_check.py --compare``
+    times both), it is ``nn.Conv1d``.
     """
 
     forward_backward = True
@@ -199,7 +201,8 @@ class SameConv1d(nn.Conv1d):
         super().__init__(in_channels, out_channels, kernel_size, padding="same")
 
     def forward(self, x: Tensor) -> Tensor:
-        if x.device.type != "cpu" or not self.forward_backward:
+        amx_bf16 = torch.is_autocast_enabled("cpu") and torch.cpu._is_amx_tile_supported()
+        if x.device.type != "cpu" or not self.forward_backward or amx_bf16:
             return super().forward(x)
         return _SameConv1dFunction.apply(x, self.weight, self.bias)
 

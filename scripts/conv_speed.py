@@ -2,9 +2,9 @@
 
 Times, for the ``cpu`` config's shapes (batch 8 x 0.5 s at 16 kHz), the postnet's kernel-31
 convolution as ``nn.Conv1d`` and as ``hifigan_edu.nn.SameConv1d`` (whose backward is two forward
-convolutions), and the WaveNet's output stack (32 -> 256 -> 64 channels, kernel 3): the forward
-pass alone, then forward and backward (every gradient), median of ``--repeats`` calls, in
-float32 and under bf16 autocast. The numbers behind ``SameConv1d``'s docstring and
+convolutions; under bf16 on a CPU with AMX it is ``nn.Conv1d`` itself), and the WaveNet's output
+stack (32 -> 256 -> 64 channels, kernel 3): the forward pass alone, then forward and backward
+(every gradient), median of ``--repeats`` calls, in float32 and under bf16 autocast. The numbers behind ``SameConv1d``'s docstring and
 docs/benchmarks.md:
 
     python scripts/conv_speed.py            # about 1 minute on 2 cores
@@ -21,7 +21,7 @@ import torch
 from torch import nn
 
 from hifigan_edu import nn as hnn
-from hifigan_edu import runtime
+from hifigan_edu import runtime, train
 
 
 def median_ms(f: Callable[[], object], repeats: int) -> float:
@@ -48,7 +48,7 @@ def main() -> None:
     stack = hnn.WaveNet(channels=32, skip_channels=32, out_channels=(256, 64), negative_slope=0.2).out
     cases = {"postnet conv 16 -> 16, k 31, nn.Conv1d ": (native, 16), "postnet conv 16 -> 16, k 31, SameConv1d": (same, 16),
              "WaveNet output stack 32 -> 256 -> 64    ": (stack, 32)}  # fmt: skip
-    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, bf16 native: {torch.cpu._is_avx512_bf16_supported()}")
+    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, bf16 native: {train.cpu_has_bf16()}")
     for precision in ("fp32", "bf16"):
         for name, (module, channels) in cases.items():
             x = torch.randn(8, channels, 8000, requires_grad=True)

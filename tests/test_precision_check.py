@@ -17,9 +17,8 @@ ROOT = Path(__file__).resolve().parents[1]
 def test_precision_check_trains_fp32_bf16_and_a_nudged_fp32(tiny_config, tmp_path):
     path = tmp_path / "tiny.json"
     path.write_text(json.dumps(tiny_config.to_dict()))
-    script = [sys.executable, str(ROOT / "scripts" / "precision_check.py"), "--config", str(path), "--steps", "7",
-              "--seeds", "0", "--out", str(tmp_path / "runs")]  # fmt: skip
-    run = subprocess.run(script, capture_output=True, text=True, cwd=ROOT)
+    script = [sys.executable, str(ROOT / "scripts" / "precision_check.py"), "--config", str(path), "--seeds", "0"]
+    run = subprocess.run(script + ["--steps", "7", "--out", str(tmp_path / "runs")], capture_output=True, text=True, cwd=ROOT)
     assert run.returncode == 0, run.stderr
     rows = [line for line in run.stdout.splitlines() if line.strip()[:1].isdigit()]
     assert rows and all("bf16" in row and "nudged" in row for row in rows)
@@ -29,5 +28,5 @@ def test_precision_check_trains_fp32_bf16_and_a_nudged_fp32(tiny_config, tmp_pat
     for name, weight in hifigan.build(tiny_config)[0].named_parameters():
         away = torch.nextafter(weight.detach(), torch.where(start[name] > weight, torch.inf, -torch.inf))
         assert torch.equal(start[name], away), name
-    too_few = subprocess.run(script[:-4] + ["--steps", "4", "--out", str(tmp_path / "x")], capture_output=True, text=True, cwd=ROOT)
+    too_few = subprocess.run(script + ["--steps", "4", "--out", str(tmp_path / "x")], capture_output=True, text=True, cwd=ROOT)
     assert too_few.returncode != 0 and "--steps must exceed the 4 steps" in too_few.stderr
