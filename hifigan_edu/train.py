@@ -239,8 +239,8 @@ def batches(config: cfg.Config, start: int, device: torch.device, rank: int = 0,
         if rooms is None:
             yield batch["degraded"].to(device), batch["clean"].to(device)
         else:  # the parts, mixed here (data.degrade_on_device)
-            parts = [batch[key].to(device) for key in ("speech", "noise", "room")]
-            yield degrade_batch(*parts[:2], batch["snr_db"].to(device, torch.float32), parts[2], rooms)
+            speech, noise, room = (batch[key].to(device) for key in ("speech", "noise", "room"))
+            yield degrade_batch(speech, noise, batch["snr_db"].to(device, torch.float32), room, rooms)
 
 
 def pair_dataset(config: cfg.Config, split: str, seconds: float, length: int) -> PairDataset:

@@ -4,8 +4,8 @@ Times, for the ``cpu`` config's shapes (batch 8 x 0.5 s at 16 kHz), the postnet'
 convolution as ``nn.Conv1d`` and as ``hifigan_edu.nn.SameConv1d`` (whose backward is two forward
 convolutions; under bf16 on a CPU with AMX it is ``nn.Conv1d`` itself), and the WaveNet's output
 stack (32 -> 256 -> 64 channels, kernel 3): the forward pass alone, then forward and backward
-(every gradient), median of ``--repeats`` calls, in float32 and under bf16 autocast. The numbers behind ``SameConv1d``'s docstring and
-docs/benchmarks.md:
+(every gradient), median of ``--repeats`` calls, in float32 and under bf16 autocast. The numbers
+behind ``SameConv1d``'s docstring and docs/benchmarks.md:
 
     python scripts/conv_speed.py            # about 1 minute on 2 cores
 """
