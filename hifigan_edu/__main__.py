@@ -121,7 +121,8 @@ def train_run(args: argparse.Namespace) -> None:
             + (f" in {world} processes" if world != "1" else ""))
         run = train.train(c, run_dir, resume=args.resume, max_steps=args.max_steps, max_minutes=args.max_minutes, init=args.init)
     except (config.ConfigError, enhance.CheckpointError, FileExistsError, FileNotFoundError, train.NonFiniteLoss, train.ProcessLost, CannotWrite) as err:
-        sys.exit(f"error{f' (rank {rank} of {world})' if world != '1' else ''}: {err}")
+        newline = "" if rank == "0" else "\n"  # rank 0's progress bar may stop mid-line (a killed rank 0 never ends it)
+        sys.exit(f"{newline}error{f' (rank {rank} of {world})' if world != '1' else ''}: {err}")
     say(f"stopped at step {run.step} ({run.stage}) after {run.elapsed_s / 60:.1f} min of training in all; "
         f"checkpoint {run_dir / train.CHECKPOINT}, generator {run_dir / train.GENERATOR}, log {run_dir / train.METRICS}")
 

@@ -14,7 +14,7 @@ import numpy as np
 import torch
 import torchaudio.functional as AF
 
-from hifigan_edu.files import atomic_path
+from hifigan_edu.files import atomic_path, require_file
 
 SAMPLE_RATE = 16_000
 WRITABLE = (".wav", ".flac")  # what :func:`save` writes (16-bit PCM)
@@ -43,13 +43,12 @@ def load(path: str | Path, sr: int = SAMPLE_RATE) -> np.ndarray:
 
     Raises:
         FileNotFoundError: the file does not exist.
-        ValueError: the file cannot be decoded (names the file and the decoder's reason).
+        ValueError: ``path`` is a folder or a device, or the file cannot be decoded (names the file and the decoder's reason).
     """
     import soundfile as sf  # imported here: the GPU machine trains without it
 
     path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"audio file not found: {path}")
+    require_file(path, "an audio file", f"audio file not found: {path}")
     try:
         with sf.SoundFile(str(path)) as f:
             x, file_sr, header = f.read(dtype="float32", always_2d=True), f.samplerate, f.extra_info  # extra_info: libsndfile's log of the header

@@ -9,19 +9,24 @@ either side, so memory stays bounded and the result equals processing the whole 
 
 from __future__ import annotations
 
+import _compat_pickle
+import io
 import math
+import pickletools
 import re
 import warnings
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import torch
+from torch import _weights_only_unpickler  # the allowlist of torch.load(weights_only=True)
 
 from hifigan_edu import config as cfg
 from hifigan_edu import hifigan
 from hifigan_edu.audio import SAMPLE_RATE, AudioConversionWarning, check_audio_suffix, load, save
-from hifigan_edu.files import check_can_write
+from hifigan_edu.files import check_can_write, require_file
 
 SHIPPED = Path(__file__).resolve().parent.parent / "data" / "checkpoints" / "hifigan-gpu-budget.pt"  # configs/gpu-budget.json, on a GPU
 KINDS = ("hifigan-generator", "hifigan-checkpoint")
@@ -44,19 +49,17 @@ def read_checkpoint(path: Path, kinds: tuple[str, ...] = KINDS) -> dict:
     carry any program (a pickle may name any function to call); one that asks for more is refused.
 
     Raises:
-        FileNotFoundError: no file at ``path``.
-        CheckpointError: the file asks to run code, is not a PyTorch checkpoint (or is truncated or
-            damaged), is not one of ``kinds``, or lacks a field its kind has.
+        FileNotFoundError: nothing at ``path``.
+        CheckpointError: ``path`` is a folder or a device, or the file asks to run code, is not a PyTorch
+            checkpoint (or is truncated or damaged), is not one of ``kinds``, or lacks a field its kind has.
     """
-    if not path.is_file():
-        raise FileNotFoundError(f"no checkpoint at {path}")
+    require_file(path, "a checkpoint file", f"no checkpoint at {path}", refuse=CheckpointError)
     try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
+        with warnings.catch_warnings():  # torch's note on another pickle protocol: the load below says what matters
+            warnings.filterwarnings("ignore", "Detected pickle protocol", UserWarning)
+            state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as err:  # torch raises several types for a file that is not a checkpoint
-        try:  # the functions and classes the file would call, all of them (zip format) or the first (legacy format)
-            code = torch.serialization.get_unsafe_globals_in_checkpoint(path)
-        except Exception:
-            code = re.findall(r"GLOBAL ([\w.]+) was not an allowed global", str(err))
+        code = unsafe_globals(path, err)
         if code and all(name.startswith("numpy.") for name in code):  # numpy arrays: the RNG state of older runs
             raise CheckpointError(f"{path} was written by a hifigan-edu from before checkpoints held only plain values "
                                   f"(it stores numpy arrays, {', '.join(code)}), and is not loaded, to stay safe: start a "
@@ -65,8 +68,9 @@ def read_checkpoint(path: Path, kinds: tuple[str, ...] = KINDS) -> dict:
             raise CheckpointError(f"{path} was refused: loading it would run Python code ({', '.join(code)}), and a "
                                   "checkpoint from elsewhere can carry any program. hifigan-edu writes only tensors and "
                                   "plain values; load only checkpoints that `python -m hifigan_edu train` wrote.") from None  # fmt: skip
-        unpickler = re.search(r"WeightsUnpickler error:\s*(.+)", str(err))  # not torch's advice to load it unsafely
-        reason = unpickler[1].strip() if unpickler else str(err).splitlines()[0] if str(err) else "no more data"
+        unpickler = re.search(r"WeightsUnpickler error:\s*(.+)", str(err))
+        lines = [line.strip() for line in str(err).splitlines() if line.strip() and not re.search(r"weights.only|documentation", line, re.I)]
+        reason = unpickler[1].strip() if unpickler else lines[0] if lines else "no more data"  # never torch's advice to load it unsafely
         what = "the file is empty" if path.stat().st_size == 0 else f"{type(err).__name__}: {reason}"
         raise CheckpointError(f"{path} is not a PyTorch checkpoint, or it is truncated or damaged ({what}); "
                               "use another copy of it.") from None  # fmt: skip
@@ -79,6 +83,59 @@ def read_checkpoint(path: Path, kinds: tuple[str, ...] = KINDS) -> dict:
     return state
 
 
+def unsafe_globals(path: Path, err: Exception) -> list[str]:
+    """The functions and classes that unpickling the checkpoint at ``path`` would call beyond what
+    ``weights_only`` allows (``err`` is what that load raised), as Python would resolve them: a
+    protocol-2 pickle spells ``subprocess.call`` as ``commands.call``. Read from the pickle's opcodes,
+    nothing is run; in the zip format and the legacy one (``_use_new_zipfile_serialization=False``)."""
+    try:
+        with path.open("rb") as f:
+            if zipfile.is_zipfile(f):
+                with zipfile.ZipFile(f) as z:
+                    pickles = [z.read(next(n for n in z.namelist() if n.endswith("/data.pkl")))]
+            else:  # legacy: pickles one after the other (magic number, protocol, system info, the object, storage keys)
+                f.seek(0)
+                pickles = [f.read()]
+        names = [name for data in pickles for name in pickled_globals(data)]
+        allowed = _weights_only_unpickler._get_allowed_globals() | _weights_only_unpickler._get_user_allowed_globals()
+        return list(dict.fromkeys(n for n in names if n not in allowed))
+    except Exception:  # not a pickle we can read: the first name torch's refusal gives, if any
+        return [python_name(*m) for m in re.findall(r"GLOBAL (\S+)\.(\w+) (?:was not an allowed global|whose module)", str(err))]
+
+
+def pickled_globals(data: bytes) -> list[str]:
+    """Every global (``module.name``) that the pickles concatenated in ``data`` would look up, read from their opcodes."""
+    names, stream = [], io.BytesIO(data)
+    while stream.tell() < len(data):
+        protocol, memo, recent = 0, {}, []
+        try:
+            for op, arg, _ in pickletools.genops(stream):
+                if op.name == "PROTO":
+                    protocol = arg
+                elif op.name == "GLOBAL":  # protocols 0-3: "module name"
+                    names.append(python_name(*arg.split(" ", 1), protocol=protocol))
+                elif op.name == "STACK_GLOBAL" and len(recent) >= 2:  # protocol 4+: the two strings pushed before it
+                    names.append(f"{recent[-2]}.{recent[-1]}")
+                elif op.name in ("MEMOIZE", "BINPUT", "LONG_BINPUT", "PUT"):
+                    memo[len(memo) if op.name == "MEMOIZE" else arg] = recent[-1] if recent else None
+                elif op.name in ("BINGET", "LONG_BINGET", "GET"):
+                    recent.append(memo.get(arg))
+                elif isinstance(arg, str):
+                    recent.append(arg)
+                elif op.stack_after:
+                    recent.append(None)
+        except ValueError:  # raw tensor bytes after the pickles (legacy format), or a damaged stream
+            break
+    return names
+
+
+def python_name(module: str, name: str, protocol: int = 2) -> str:
+    """``module.name`` as Python's unpickler resolves a protocol < 3 global (Python 2's names mapped to 3's)."""
+    if protocol < 3:
+        module, name = _compat_pickle.NAME_MAPPING.get((module, name), (_compat_pickle.IMPORT_MAPPING.get(module, module), name))
+    return f"{module}.{name}"
+
+
 def load_generator(path: str | Path, device: str | torch.device = "cpu") -> tuple[hifigan.Generator, cfg.Config, dict]:
     """(generator in eval mode, its config, the checkpoint's other fields: step, elapsed_s, ...).
 
@@ -86,11 +143,11 @@ def load_generator(path: str | Path, device: str | torch.device = "cpu") -> tupl
     by :func:`read_checkpoint` (which never runs code from the file).
 
     Raises:
-        FileNotFoundError: no file at ``path`` (says how to restore the shipped one or train one).
+        FileNotFoundError: nothing at ``path`` (says how to restore the shipped one or train one).
         CheckpointError: not a hifigan-edu checkpoint, or its weights do not fit its config or are not finite.
     """
     path = Path(path)
-    if not path.is_file():
+    if not path.exists():
         shipped = "this is the shipped checkpoint's place: if your copy of the course has one, `git checkout -- data/checkpoints` restores it"
         raise FileNotFoundError(f"no checkpoint at {path}" + (f" ({shipped})" if path.resolve() == SHIPPED else "") +
                                 "; pass --checkpoint with a generator.pt, which `python -m hifigan_edu train` writes to runs/<config>/.")  # fmt: skip
@@ -210,15 +267,14 @@ def enhance_file(src: str | Path, dst: str | Path, checkpoint: str | Path = SHIP
 
     Raises:
         FileNotFoundError: ``src`` or the checkpoint does not exist.
-        ValueError: ``dst`` is ``src`` (the input is never overwritten), is not .wav or .flac, ``chunk_s``
+        ValueError: ``src`` is not a regular file (a folder, a device), ``dst`` is ``src`` (the input is never overwritten), is not .wav or .flac, ``chunk_s``
             is not a finite number >= :data:`MIN_CHUNK_S`, or a bad checkpoint (:class:`CheckpointError`;
             also when its output is NaN or infinite: nothing is written then).
         FileExistsError: ``dst`` exists and ``overwrite`` is false.
         files.CannotWrite: ``dst`` is a folder, lies under a file, or its disk refuses it (full, read-only).
     """
     src, dst = Path(src), Path(dst)
-    if not src.is_file():
-        raise FileNotFoundError(f"input file not found: {src}")
+    require_file(src, "an audio file", f"input file not found: {src}")
     if dst.resolve() == src.resolve():
         raise ValueError(f"the output {dst} is the input file; choose another output path (the input is never overwritten).")
     check_audio_suffix(dst)

@@ -165,13 +165,15 @@ def groups_of(rows: list[dict[str, object]]) -> list[str]:
 
 
 def markdown(rows: list[dict[str, object]]) -> str:
-    """The evaluation as markdown: every metric by system (synthetic and real speech), each model's
-    paired margins over the baselines on PESQ-WB and SI-SDR, then PESQ-WB, STOI and SI-SDR per condition."""
+    """The evaluation as markdown: every metric by system (synthetic and real speech, each where it has
+    items), each model's paired margins over the baselines on PESQ-WB and SI-SDR, then PESQ-WB, STOI and SI-SDR per condition."""
     lines = []
     for source in ("synthetic", "real"):
         table = summarise(rows, source)
+        n = next(iter(table.values()))["n"] if table else 0
+        if not n:  # e.g. --items chose no real-speech item
+            continue
         metrics = [m for m in (*METRICS, "DNSMOS") if any(m in v for v in table.values())]
-        n = next(iter(table.values()))["n"]
         lines += [f"**{source} speech** ({n} test items)", "", "| system | " + " | ".join(metrics) + " |",
                   "|---|" + "---:|" * len(metrics)]  # fmt: skip
         lines += [f"| {s} | " + " | ".join(f"{v[m]:.2f}" for m in metrics) + " |" for s, v in table.items()]

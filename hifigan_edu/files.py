@@ -12,6 +12,7 @@ import glob
 import hashlib
 import os
 import shutil
+import stat
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
@@ -39,6 +40,46 @@ def why_not_writable(folder: Path, err: BaseException | None = None) -> str | No
     return None
 
 
+def require_file(path: Path, what: str, missing: str, refuse: type[ValueError] = ValueError) -> None:
+    """Raise unless ``path`` is a regular file: FileNotFoundError(``missing``) if nothing is there,
+    ``refuse`` saying what is there instead of ``what`` ("an audio file"): a folder, a device, a pipe."""
+    if path.is_file():
+        return
+    if not path.exists():
+        raise FileNotFoundError(missing)
+    mode = path.stat().st_mode
+    kind = ("a folder" if stat.S_ISDIR(mode) else "a device" if stat.S_ISCHR(mode) or stat.S_ISBLK(mode)
+            else "a pipe" if stat.S_ISFIFO(mode) else "a socket" if stat.S_ISSOCK(mode) else "not a regular file")  # fmt: skip
+    inside = "; give the path of one inside it" if stat.S_ISDIR(mode) else ""
+    raise refuse(f"{path} is {kind}, not {what}{inside}.")
+
+
+# Linux's inode flags (linux/fs.h): files that no one, not even their owner or root, may replace
+_FS_IOC_GETFLAGS, _LOCKS = 0x80086601, {0x10: ("immutable", "i"), 0x20: ("append-only", "a")}  # flag: (name, chattr letter)
+
+
+def why_not_replaceable(path: Path) -> str | None:
+    """Why the existing file ``path`` cannot be replaced though its folder is writable: it is marked
+    immutable or append-only (Linux; elsewhere, and for a file that is not there, None)."""
+    try:
+        import fcntl
+
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    except (ImportError, OSError):
+        return None
+    try:
+        flags = int.from_bytes(fcntl.ioctl(fd, _FS_IOC_GETFLAGS, bytes(8))[:4], "little")
+    except OSError:  # a file system without these flags
+        return None
+    finally:
+        os.close(fd)
+    for bit, (name, letter) in _LOCKS.items():
+        if flags & bit:
+            return (f"the file {path} is marked {name} (chattr +{letter}), so nobody may replace it; choose another "
+                    f"output path, or unmark it with `chattr -{letter} {path}`")
+    return None
+
+
 def make_dir(path: Path) -> Path:
     """``mkdir -p path``, or :class:`CannotWrite` saying which part of it is in the way or why the disk refuses."""
     for part in (path, *path.parents):
@@ -61,7 +102,7 @@ def check_can_write(path: Path, size: int = 0) -> None:
     if path.is_dir():
         raise CannotWrite(f"cannot write {path}: it is a folder; give a file name inside it.")
     folder = make_dir(path.parent)
-    reason = why_not_writable(folder)
+    reason = why_not_writable(folder) or (why_not_replaceable(path) if path.is_file() else None)
     free = shutil.disk_usage(folder).free
     if reason is None and free < size + MIN_FREE:
         needs = f"it needs {size / 1e6:.2f} MB" if size else "too little to write anything safely"
@@ -126,7 +167,7 @@ def atomic_path(path: Path) -> Iterator[Path]:
         reason = None
         if isinstance(err, (OSError, RuntimeError)) and not isinstance(err, CannotWrite):
             with suppress(OSError):
-                reason = why_not_writable(path.parent, err)
+                reason = why_not_replaceable(path) or why_not_writable(path.parent, err)
         with suppress(OSError):  # a failing clean-up must not hide the error that matters
             tmp.unlink(missing_ok=True)
         if reason:

@@ -518,7 +518,7 @@ def start_run(config: cfg.Config, run_dir: Path, resume: bool, device: torch.dev
     G, D = hifigan.build(config)
     run = Run(config, G.to(device), D.to(device))
     if init is not None:
-        if not Path(init).is_file():
+        if not Path(init).exists():
             raise FileNotFoundError(f"--init: no checkpoint at {init}; give a generator.pt (or checkpoint.pt) that `train` wrote.")
         source, source_config, _ = load_generator(init)
         keys = ("model", "generator") + (("conditioning",) if config.model == "hifigan2" else ())

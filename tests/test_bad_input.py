@@ -2,7 +2,9 @@
 traceback, lost data or code run from a file (issue 23's table, case by case)."""
 
 import json
+import os
 import pathlib
+import pickle
 import re
 import shutil
 import subprocess
@@ -74,6 +76,60 @@ def test_a_checkpoint_that_would_run_code_is_refused_everywhere(run_dir, tmp_pat
     with pytest.raises(enhance.CheckpointError, match=refused):
         enhance.load_generator(tmp_path / "evil.pt")
     assert not marker.exists() and not (tmp_path / "out.wav").exists() and not (tmp_path / "new" / train.CHECKPOINT).exists()
+
+
+class Shell:
+    """Unpickling this object runs a shell command (``os.system``, pickled as ``posix.system``)."""
+
+    def __init__(self, marker: pathlib.Path) -> None:
+        self.marker = marker
+
+    def __reduce__(self):
+        return os.system, (f"touch {self.marker}",)
+
+
+class Call:
+    """Unpickling this object runs a program (``subprocess.call``; protocol 2 spells it ``commands.call``)."""
+
+    def __init__(self, marker: pathlib.Path) -> None:
+        self.marker = marker
+
+    def __reduce__(self):
+        return subprocess.call, (["touch", str(self.marker)],)
+
+
+@pytest.mark.parametrize("payload, called", [(Shell, "posix.system"), (Call, "subprocess.call")])
+@pytest.mark.parametrize("layout", ["legacy", "zip", "zip, protocol 4"])
+def test_a_hostile_checkpoint_in_any_layout_names_what_it_would_call(run_dir, tmp_path, noisy, tiny_json, capsys,
+                                                                     payload, called, layout):  # fmt: skip
+    marker, evil = tmp_path / "ran", tmp_path / "evil.pt"
+    options = {"legacy": dict(_use_new_zipfile_serialization=False), "zip": {}, "zip, protocol 4": dict(pickle_protocol=4)}
+    torch.save(payload(marker), evil, **options[layout])
+    for argv in (["enhance", noisy, tmp_path / "out.wav", "--checkpoint", evil],
+                 ["evaluate", "--checkpoint", evil, "--out", tmp_path / "results"],
+                 ["train", "--config", tiny_json, "--run-dir", tmp_path / "new", "--init", evil]):  # fmt: skip
+        message = fails(argv, capsys)
+        assert f"evil.pt was refused: loading it would run Python code ({called})" in message, message
+        assert "weights_only" not in message and "truncated" not in message
+    shutil.copytree(run_dir, tmp_path / "resume")
+    shutil.copy(evil, tmp_path / "resume" / train.CHECKPOINT)
+    message = fails(["train", "--config", tiny_json, "--run-dir", tmp_path / "resume", "--resume"], capsys)
+    assert f"checkpoint.pt was refused: loading it would run Python code ({called})" in message
+    assert not marker.exists()
+
+
+def test_no_message_repeats_torchs_advice_to_load_unsafely(run_dir, monkeypatch):
+    advice = ("Weights only load failed. Re-running `torch.load` with `weights_only` set to `False` will likely succeed, "
+              "but it can result in arbitrary code execution.\n\nSomething else went wrong.\n\nCheck the documentation "
+              "of torch.load to learn more about types accepted by default with weights_only")  # fmt: skip
+
+    def refuse(*args, **kwargs):
+        raise pickle.UnpicklingError(advice)
+
+    monkeypatch.setattr(torch, "load", refuse)
+    with pytest.raises(enhance.CheckpointError, match=r"truncated or damaged \(UnpicklingError: Something else went wrong.\)") as err:
+        enhance.read_checkpoint(run_dir / train.GENERATOR)
+    assert "weights_only" not in str(err.value)
 
 
 def test_what_a_run_saves_loads_as_tensors_and_plain_values(run_dir):
@@ -268,6 +324,40 @@ def test_the_output_path_is_checked_before_the_enhancement(run_dir, tmp_path, no
 ])  # fmt: skip
 def test_impossible_numbers_on_the_command_line_are_refused(capsys, argv, message):
     assert message in fails(argv, capsys)
+
+
+def test_an_input_that_is_not_a_file_is_named_for_what_it_is(run_dir, tmp_path, noisy, capsys):
+    (tmp_path / "folder").mkdir()
+    out = tmp_path / "out.wav"
+    assert "folder is a folder, not an audio file; give the path of one inside it" in fails(["enhance", tmp_path / "folder", out], capsys)
+    assert "/dev/zero is a device, not an audio file" in fails(["enhance", "/dev/zero", out], capsys)
+    for argv in (["enhance", noisy, out, "--checkpoint", tmp_path / "folder"], ["evaluate", "--checkpoint", "/dev/null", "--out", tmp_path]):
+        assert re.search(r"(folder is a folder|/dev/null is a device), not a checkpoint file", fails(argv, capsys))
+    assert "not found" in fails(["enhance", tmp_path / "none.wav", out], capsys) and not out.exists()
+
+
+CHATTR = shutil.which("chattr") and shutil.which("lsattr") and os.geteuid() == 0
+
+
+@pytest.mark.skipif(not CHATTR, reason="needs chattr and root to mark a file immutable")
+@pytest.mark.parametrize("flag, name", [("i", "immutable"), ("a", "append-only")])
+def test_an_immutable_output_is_named_not_its_folder(run_dir, tmp_path, noisy, capsys, flag, name):
+    locked = tmp_path / "locked.wav"
+    locked.write_bytes(b"mine")
+    if subprocess.run(["chattr", f"+{flag}", locked], capture_output=True).returncode:
+        pytest.skip(f"this file system has no {name} flag")
+    try:
+        message = fails(["enhance", noisy, locked, "--overwrite", "--checkpoint", run_dir / train.GENERATOR], capsys)
+        (tmp_path / "later.wav").write_bytes(b"old")
+        with pytest.raises(files.CannotWrite, match=f"later.wav is marked {name}"):  # locked after the check: the replace fails
+            with files.atomic_path(tmp_path / "later.wav") as tmp:
+                tmp.write_bytes(b"new")
+                subprocess.run(["chattr", f"+{flag}", tmp_path / "later.wav"], check=True)
+    finally:
+        subprocess.run(["chattr", f"-{flag}", locked, tmp_path / "later.wav"], capture_output=True)
+    assert f"cannot write {locked}: the file {locked} is marked {name} (chattr +{flag})" in message
+    assert f"chattr -{flag} {locked}" in message and "no permission" not in message
+    assert locked.read_bytes() == b"mine" and (tmp_path / "later.wav").read_bytes() == b"old"
 
 
 def test_impossible_limits_are_refused_by_train_itself(tiny_config, tmp_path):

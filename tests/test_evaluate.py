@@ -52,6 +52,12 @@ def test_evaluate_and_tables(items, tmp_path):
     assert f"{evaluate.HARD} (n=" in text
     real_only = [r for r in rows if "real" in r["groups"]]
     assert "Margins" not in evaluate.markdown(real_only)  # nothing to pair without synthetic items
+    for chosen, absent in ((real_only, "synthetic"), ([r for r in rows if "synthetic" in r["groups"]], "real")):
+        text = evaluate.markdown(chosen)  # e.g. --items test-000: no table for the source it did not choose
+        assert f"**{absent} speech**" not in text and "|  |" not in text
+        for table in text.split("\n\n"):  # every table's rows have as many cells as its header
+            cells = {line.count("|") for line in table.splitlines() if line.startswith("|")}
+            assert len(cells) <= 1, table
 
 
 def test_margin_pairs_items_and_bounds_the_mean():

@@ -3,6 +3,7 @@ with a resumable checkpoint (``hifigan_edu.train``, "torchrun")."""
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -75,7 +76,8 @@ def test_train_under_torchrun_logs_the_global_batch_and_resumes(tiny_config, tmp
     assert (state["step"], state["stage"], state["batch"]) == (6, "adversarial", 10)  # 2 + 2 + 2 x (1 + 2 d_steps) batches
 
 
-def test_a_killed_process_stops_the_run_with_a_resumable_checkpoint(tiny_config, tmp_path):
+def start_and_kill(rank: str, tiny_config: config.Config, tmp_path: Path) -> tuple[Path, str]:
+    """Start a long torchrun job of 2 processes, kill process ``rank`` after the first checkpoint; (run folder, stderr)."""
     c = config.from_dict(config.Config, tiny_config.to_dict() | {"stages": tiny_config.to_dict()["stages"] | {
         "wavenet": {"steps": 10_000, "lr_g": 1e-3, "lr_d": 0.0, "d_steps": 0, "lr_end_factor": 1.0}}})  # fmt: skip
     run_dir = tmp_path / "run"
@@ -85,21 +87,33 @@ def test_a_killed_process_stops_the_run_with_a_resumable_checkpoint(tiny_config,
     while not (run_dir / train.CHECKPOINT).exists() and time.monotonic() < deadline and job.poll() is None:
         time.sleep(0.2)
     assert (run_dir / train.CHECKPOINT).exists(), job.communicate()[1]
+    time.sleep(0.5)  # rank 0's progress bar has drawn a line
     ranks = {}
     for pid in subprocess.run(["pgrep", "-f", "--", f"--run-dir {run_dir}"], capture_output=True, text=True).stdout.split():
         environ = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
-        rank = next((v[5:].decode() for v in environ if v.startswith(b"RANK=")), None)
-        if rank is not None:
-            ranks[rank] = int(pid)
-    os.kill(ranks["1"], signal.SIGKILL)
+        found = next((v[5:].decode() for v in environ if v.startswith(b"RANK=")), None)
+        if found is not None:
+            ranks[found] = int(pid)
+    os.kill(ranks[rank], signal.SIGKILL)
     _, stderr = job.communicate(timeout=120)
     assert job.returncode != 0
+    return run_dir, stderr
+
+
+def test_a_killed_process_stops_the_run_with_a_resumable_checkpoint(tiny_config, tmp_path):
+    run_dir, stderr = start_and_kill("1", tiny_config, tmp_path)
     assert "error (rank 0 of 2): " in stderr and "another process of this torchrun job stopped" in stderr  # rank 0 may be checkpointing
     assert "the last checkpoint written (its weights are finite). To go on, run the same torchrun command with --resume." in stderr
     saved = torch.load(run_dir / train.CHECKPOINT, weights_only=True)["step"]
     resumed = run([sys.executable, *train_command(tmp_path / "long.json", run_dir, "--resume", "--max-steps", "1")])
     assert resumed.returncode == 0, resumed.stderr
     assert f"stopped at step {saved + 1} (wavenet)" in resumed.stdout
+
+
+def test_the_survivor_of_a_killed_rank_0_starts_its_message_on_a_line_of_its_own(tiny_config, tmp_path):
+    _, stderr = start_and_kill("0", tiny_config, tmp_path)
+    assert "step/s]" in stderr or "s/step]" in stderr  # rank 0's progress bar, cut off mid-line by the kill
+    assert re.search(r"(^|\n)error \(rank 1 of 2\): ", stderr), stderr[-2000:]
 
 
 def test_the_global_batch_must_split_evenly(tiny_config, monkeypatch):
