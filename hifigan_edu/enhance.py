@@ -68,9 +68,7 @@ def read_checkpoint(path: Path, kinds: tuple[str, ...] = KINDS) -> dict:
             raise CheckpointError(f"{path} was refused: loading it would run Python code ({', '.join(code)}), and a "
                                   "checkpoint from elsewhere can carry any program. hifigan-edu writes only tensors and "
                                   "plain values; load only checkpoints that `python -m hifigan_edu train` wrote.") from None  # fmt: skip
-        unpickler = re.search(r"WeightsUnpickler error:\s*(.+)", str(err))
-        lines = [line.strip() for line in str(err).splitlines() if line.strip() and not re.search(r"weights.only|documentation", line, re.I)]
-        reason = unpickler[1].strip() if unpickler else lines[0] if lines else "no more data"  # never torch's advice to load it unsafely
+        reason = damage(err)
         what = "the file is empty" if path.stat().st_size == 0 else f"{type(err).__name__}: {reason}"
         raise CheckpointError(f"{path} is not a PyTorch checkpoint, or it is truncated or damaged ({what}); "
                               "use another copy of it.") from None  # fmt: skip
@@ -83,6 +81,20 @@ def read_checkpoint(path: Path, kinds: tuple[str, ...] = KINDS) -> dict:
     return state
 
 
+ADVICE = re.compile(r"weights.only|safe_globals|documentation|Please use|trust|Weights only load failed\.?", re.I)
+
+
+def damage(err: Exception) -> str:
+    """What torch's refusal to load a damaged file says, without its advice on how to load it unsafely."""
+    unpickler = re.search(r"WeightsUnpickler error:\s*(.+)", str(err))
+    lines = [unpickler[1]] if unpickler else str(err).splitlines()
+    for line in lines:
+        kept = re.split(r"\.\s*Please use", line)[0].strip()  # torch's "Unsupported global: ... Please use add_safe_globals"
+        if kept and not ADVICE.search(kept):
+            return kept
+    return "no more data"
+
+
 def unsafe_globals(path: Path, err: Exception) -> list[str]:
     """The functions and classes that unpickling the checkpoint at ``path`` would call beyond what
     ``weights_only`` allows (``err`` is what that load raised), as Python would resolve them: a
@@ -93,20 +105,24 @@ def unsafe_globals(path: Path, err: Exception) -> list[str]:
             if zipfile.is_zipfile(f):
                 with zipfile.ZipFile(f) as z:
                     pickles = [z.read(next(n for n in z.namelist() if n.endswith("/data.pkl")))]
-            else:  # legacy: pickles one after the other (magic number, protocol, system info, the object, storage keys)
+            else:  # legacy: five pickles (magic number, protocol, system info, the object, storage keys), then tensor bytes
                 f.seek(0)
                 pickles = [f.read()]
-        names = [name for data in pickles for name in pickled_globals(data)]
+        names = [name for data in pickles for name in pickled_globals(data, LEGACY_PICKLES)]
         allowed = _weights_only_unpickler._get_allowed_globals() | _weights_only_unpickler._get_user_allowed_globals()
         return list(dict.fromkeys(n for n in names if n not in allowed))
     except Exception:  # not a pickle we can read: the first name torch's refusal gives, if any
         return [python_name(*m) for m in re.findall(r"GLOBAL (\S+)\.(\w+) (?:was not an allowed global|whose module)", str(err))]
 
 
-def pickled_globals(data: bytes) -> list[str]:
-    """Every global (``module.name``) that the pickles concatenated in ``data`` would look up, read from their opcodes."""
+LEGACY_PICKLES = 5  # torch.save's legacy format: the pickles before the raw tensor bytes
+
+
+def pickled_globals(data: bytes, count: int = 1) -> list[str]:
+    """Every global (``module.name``) that the first ``count`` pickles in ``data`` would look up, read from
+    their opcodes (the bytes after them are tensors, not code)."""
     names, stream = [], io.BytesIO(data)
-    while stream.tell() < len(data):
+    for _ in range(count):
         protocol, memo, recent = 0, {}, []
         try:
             for op, arg, _ in pickletools.genops(stream):
@@ -115,7 +131,8 @@ def pickled_globals(data: bytes) -> list[str]:
                 elif op.name == "GLOBAL":  # protocols 0-3: "module name"
                     names.append(python_name(*arg.split(" ", 1), protocol=protocol))
                 elif op.name == "STACK_GLOBAL" and len(recent) >= 2:  # protocol 4+: the two strings pushed before it
-                    names.append(f"{recent[-2]}.{recent[-1]}")
+                    names.append(python_name(recent[-2], recent[-1], protocol=protocol))
+                    recent.append(None)  # the global itself
                 elif op.name in ("MEMOIZE", "BINPUT", "LONG_BINPUT", "PUT"):
                     memo[len(memo) if op.name == "MEMOIZE" else arg] = recent[-1] if recent else None
                 elif op.name in ("BINGET", "LONG_BINGET", "GET"):

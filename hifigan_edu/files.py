@@ -13,6 +13,7 @@ import hashlib
 import os
 import shutil
 import stat
+import sys
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
@@ -64,11 +65,11 @@ def why_not_replaceable(path: Path) -> str | None:
     try:
         import fcntl
 
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW)  # a link is replaced, not what it points to
     except (ImportError, OSError):
         return None
     try:
-        flags = int.from_bytes(fcntl.ioctl(fd, _FS_IOC_GETFLAGS, bytes(8))[:4], "little")
+        flags = int.from_bytes(fcntl.ioctl(fd, _FS_IOC_GETFLAGS, bytes(8))[:4], sys.byteorder)  # the kernel writes an int
     except OSError:  # a file system without these flags
         return None
     finally:
@@ -167,7 +168,8 @@ def atomic_path(path: Path) -> Iterator[Path]:
         reason = None
         if isinstance(err, (OSError, RuntimeError)) and not isinstance(err, CannotWrite):
             with suppress(OSError):
-                reason = why_not_replaceable(path) or why_not_writable(path.parent, err)
+                locked = getattr(err, "errno", None) == errno.EPERM and why_not_replaceable(path)
+                reason = locked or why_not_writable(path.parent, err)
         with suppress(OSError):  # a failing clean-up must not hide the error that matters
             tmp.unlink(missing_ok=True)
         if reason:

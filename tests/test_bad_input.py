@@ -118,7 +118,7 @@ def test_a_hostile_checkpoint_in_any_layout_names_what_it_would_call(run_dir, tm
     assert not marker.exists()
 
 
-def test_no_message_repeats_torchs_advice_to_load_unsafely(run_dir, monkeypatch):
+def test_no_message_repeats_torchs_advice_to_load_unsafely(run_dir, tmp_path, monkeypatch):
     advice = ("Weights only load failed. Re-running `torch.load` with `weights_only` set to `False` will likely succeed, "
               "but it can result in arbitrary code execution.\n\nSomething else went wrong.\n\nCheck the documentation "
               "of torch.load to learn more about types accepted by default with weights_only")  # fmt: skip
@@ -130,6 +130,22 @@ def test_no_message_repeats_torchs_advice_to_load_unsafely(run_dir, monkeypatch)
     with pytest.raises(enhance.CheckpointError, match=r"truncated or damaged \(UnpicklingError: Something else went wrong.\)") as err:
         enhance.read_checkpoint(run_dir / train.GENERATOR)
     assert "weights_only" not in str(err.value)
+    monkeypatch.undo()
+    legacy = tmp_path / "cut.pt"  # a legacy checkpoint cut short: torch names a broken global and advises allowlisting it
+    torch.save(torch.load(run_dir / train.GENERATOR, weights_only=True), legacy, _use_new_zipfile_serialization=False)
+    legacy.write_bytes(legacy.read_bytes()[:2000])
+    with pytest.raises(enhance.CheckpointError, match="truncated or damaged") as err:
+        enhance.read_checkpoint(legacy)
+    assert not enhance.ADVICE.search(str(err.value).split("(", 1)[1]), err.value
+
+
+def test_tensor_bytes_are_not_read_as_code(tmp_path):
+    # a legacy file's raw tensor bytes follow its pickles: bytes that spell a pickle GLOBAL are data, not code
+    path = tmp_path / "bytes.pt"
+    raw = bytearray(b"posix\nsystem\n.".ljust(99, b"\0"))  # 99 elements: the byte count's first byte is "c", pickle's GLOBAL
+    torch.save({"t": torch.frombuffer(raw, dtype=torch.uint8)}, path, _use_new_zipfile_serialization=False)
+    names = enhance.pickled_globals(path.read_bytes(), enhance.LEGACY_PICKLES)
+    assert "torch._utils._rebuild_tensor_v2" in names and "posix.system" not in names, names
 
 
 def test_what_a_run_saves_loads_as_tensors_and_plain_values(run_dir):

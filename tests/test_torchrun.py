@@ -14,6 +14,7 @@ import pytest
 import torch
 
 from hifigan_edu import config, train
+from hifigan_edu.__main__ import main
 
 ROOT = Path(__file__).resolve().parent.parent
 WORKER = Path(__file__).with_name("torchrun_worker.py")
@@ -108,6 +109,19 @@ def test_a_killed_process_stops_the_run_with_a_resumable_checkpoint(tiny_config,
     resumed = run([sys.executable, *train_command(tmp_path / "long.json", run_dir, "--resume", "--max-steps", "1")])
     assert resumed.returncode == 0, resumed.stderr
     assert f"stopped at step {saved + 1} (wavenet)" in resumed.stdout
+
+
+def test_a_rank_other_than_0_starts_its_message_on_a_line_of_its_own(monkeypatch, tmp_path):
+    def lost(*args, **kwargs):
+        raise train.ProcessLost("step 3: another process of this torchrun job stopped")
+
+    monkeypatch.setattr(train, "train", lost)
+    for rank, start in (("0", "error (rank 0 of 2)"), ("1", "\nerror (rank 1 of 2)")):  # rank 0 ends its own bar first
+        monkeypatch.setenv("RANK", rank)
+        monkeypatch.setenv("WORLD_SIZE", "2")
+        with pytest.raises(SystemExit) as stop:
+            main(["train", "--config", "ci", "--run-dir", str(tmp_path / "run")])
+        assert str(stop.value.code).startswith(start), stop.value.code
 
 
 def test_the_survivor_of_a_killed_rank_0_starts_its_message_on_a_line_of_its_own(tiny_config, tmp_path):
