@@ -49,12 +49,17 @@ def data_sentences(args: argparse.Namespace) -> None:
 
 
 def data_testset(args: argparse.Namespace) -> None:
-    start = time.perf_counter()
-    try:
-        rows = simulate.build_testset(seed=args.seed, overwrite=args.overwrite)
-    except (RuntimeError, FileExistsError, FileNotFoundError) as err:
-        sys.exit(str(err))
-    print(f"test set of {len(rows)} mixtures built in {time.perf_counter() - start:.0f} s: {simulate.TESTSET_DIR}")
+    names = getattr(args, "sets", None) or list(simulate.REGIMES)
+    unknown = [n for n in names if n not in simulate.REGIMES]
+    if unknown:
+        sys.exit(f"error: no test set {', '.join(unknown)}; choose from {', '.join(simulate.REGIMES)}")
+    for name in names:
+        regime, start = simulate.REGIMES[name], time.perf_counter()
+        try:
+            rows = simulate.build_testset(regime, seed=args.seed, overwrite=args.overwrite)
+        except (RuntimeError, FileExistsError, FileNotFoundError) as err:
+            sys.exit(str(err))
+        print(f"{name} test set (version {regime.version}) of {len(rows)} mixtures built in {time.perf_counter() - start:.0f} s: {regime.folder}")
 
 
 def data_build(args: argparse.Namespace) -> None:
@@ -93,7 +98,8 @@ def data_info(args: argparse.Namespace) -> None:
         print(json.dumps(corpus.summary(directory), indent=2))
     except FileNotFoundError as err:
         sys.exit(f"error: {err}")
-    problems = corpus.verify(directory) + (corpus.verify(simulate.TESTSET_DIR) if directory == corpus.STARTER_DIR else [])
+    test_sets = [r.folder for r in simulate.REGIMES.values()] if directory == corpus.STARTER_DIR else []
+    problems = corpus.verify(directory) + [p for folder in test_sets for p in corpus.verify(folder)]
     print("checksums: ok" if not problems else "\n".join(problems))
     if directory in {preset.out_dir for preset in corpus.PRESETS.values()}:  # what `data build` makes
         missing = corpus.missing_tools()
@@ -169,7 +175,7 @@ def evaluate_run(args: argparse.Namespace) -> None:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m hifigan_edu", description=__doc__)
     commands = parser.add_subparsers(required=True, metavar="{data,course,train,enhance,evaluate}")
-    data = commands.add_parser("data", help="build or inspect the speech corpus and test set")
+    data = commands.add_parser("data", help="build or inspect the speech corpus and the test sets")
     data_commands = data.add_subparsers(required=True, metavar="{sentences,build,testset,import,info}")
 
     p = data_commands.add_parser("sentences", help="extract the sentence list from Debian's fortunes")
@@ -186,9 +192,11 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--no-testset", action="store_true", help="do not build the test set (starter preset)")
     p.set_defaults(func=data_build)
 
-    p = data_commands.add_parser("testset", help="rebuild only the test set, from the corpus in data/starter (no TTS engines needed)")
+    p = data_commands.add_parser("testset", help="rebuild only the test sets, from the corpus in data/starter (no TTS engines needed)")
+    p.add_argument("sets", nargs="*", metavar="SET", help="which test sets (default: all): "
+                   "main (HiFi-GAN's regime, data/testset) and hard (SNR -5..25 dB, far talkers, data/testset-hard)")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--overwrite", action="store_true", help="replace the existing test set (bump simulate.TESTSET_VERSION when its files change)")
+    p.add_argument("--overwrite", action="store_true", help="replace the existing test set (bump its version in simulate.REGIMES when its files change)")
     p.set_defaults(func=data_testset)
 
     p = data_commands.add_parser("import", help="convert the clean speech of VCTK or DAPS into a training corpus (data.corpus)")
@@ -200,7 +208,7 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--overwrite", action="store_true", help="replace an earlier import in --out")
     p.set_defaults(func=data_import)
 
-    p = data_commands.add_parser("info", help="summarise a corpus and verify its checksums (the starter's with the test set)")
+    p = data_commands.add_parser("info", help="summarise a corpus and verify its checksums (the starter's with the test sets)")
     p.add_argument("--corpus", default="starter", help="a folder name under data/ (starter, full, daps, ...) or an absolute path, as data.corpus names it")
     p.set_defaults(func=data_info)
 
@@ -236,10 +244,10 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--overwrite", action="store_true", help="replace an existing output file")
     p.set_defaults(func=enhance_run)
 
-    p = commands.add_parser("evaluate", help="PESQ, STOI, ESTOI, SI-SDR, LTCD, DNSMOS on the test set, with baselines")
+    p = commands.add_parser("evaluate", help="PESQ, STOI, ESTOI, SI-SDR, LTCD, DNSMOS on both test sets (main, hard), with baselines")
     p.add_argument("--checkpoint", nargs="*", default=[str(SHIPPED)], help="generator(s) to evaluate (default: the shipped one)")
     p.add_argument("--out", default="results", help="folder for evaluation.csv and evaluation.md (default: results)")
-    p.add_argument("--items", nargs="*", metavar="ID", help="only these test items, e.g. test-000 test-035 (default: all)")
+    p.add_argument("--items", nargs="*", metavar="ID", help="only these test items, e.g. test-000 hard-035 (default: all of both sets)")
     p.add_argument("--overwrite", action="store_true", help="replace an earlier evaluation in --out")
     p.set_defaults(func=evaluate_run)
 

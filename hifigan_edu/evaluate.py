@@ -11,9 +11,10 @@ Every system maps degraded audio (T,) to enhanced audio (T,) at 16 kHz. The base
   10 taps, delay 3, 3 iterations, the values of its examples for 16 kHz);
 * ``WPE + gating`` -- the two in sequence.
 
-Intrusive metrics (against the clean direct-path target) are computed for every test item and
-averaged per condition: the SNR and measured-RT60 bins of ``hifigan_edu.data.simulate``, and
-the hard conditions where HiFi-GAN-2 claims its gain (SNR <= 5 dB or RT60 >= 0.8 s). LTCD, the
+Intrusive metrics (against the clean direct-path target) are computed for every item of both
+test sets (``hifigan_edu.data.simulate``: the **main** set, in HiFi-GAN's regime, and the
+**hard** set) and averaged per set and condition: its SNR and measured-RT60 bins, and in the hard
+set the hardest conditions, where HiFi-GAN-2 claims its gain (SNR <= 5 dB or RT60 >= 0.8 s). LTCD, the
 long-term cepstral distance of ``hifigan_edu.hifigan2`` (notebook 08), measures how far the
 enhanced voice's average timbre is from the clean one's. DNSMOS (``speechmos``, non-intrusive) is
 computed on the real-speech items.
@@ -89,34 +90,41 @@ def dnsmos(x: np.ndarray) -> float:
 
 
 def condition_groups(info: dict[str, str]) -> list[str]:
-    """The groups a test item counts in: its source, its SNR bin, its measured-RT60 bin, and :data:`HARD`
-    if it is a hard condition."""
-    snr, rt60 = float(info["snr_db"]), float(info["rt60_measured"])
-    snr_bin = next((lo, hi) for lo, hi in simulate.SNR_BINS if lo <= snr <= hi)
+    """The groups a test item counts in: its test set ("main" or "hard"), its source, its SNR bin and
+    measured-RT60 bin, and :data:`HARD` if it is one of the hard set's hardest conditions."""
+    regime, snr, rt60 = simulate.REGIMES[info["set"]], float(info["snr_db"]), float(info["rt60_measured"])
+    snr_bin = next((lo, hi) for lo, hi in regime.snr_bins if lo <= snr <= hi)
     rt60_bin = next((lo, hi) for lo, hi in simulate.RT60_BINS if lo <= rt60 <= hi)
-    groups = [info["source"], SNR_GROUP.format(*snr_bin), RT60_GROUP.format(*rt60_bin)]
-    return groups + ([HARD] if snr <= 5.0 or rt60 >= 0.8 else [])
+    groups = [regime.name, info["source"], SNR_GROUP.format(*snr_bin), RT60_GROUP.format(*rt60_bin)]
+    return groups + ([HARD] if regime is simulate.HARD and (snr <= 5.0 or rt60 >= 0.8) else [])
+
+
+def test_items() -> list[simulate.TestItem]:
+    """Every item of both test sets: the main set's, then the hard set's."""
+    return [item for name in simulate.REGIMES for item in simulate.load_testset(name)]
 
 
 def select(ids: list[str] | None = None) -> list[simulate.TestItem]:
-    """The test items with these ids, in the test set's order (all of them for None or []).
+    """The test items with these ids, in the test sets' order (all of both sets for None or []).
 
     Raises:
-        ValueError: an id the test set does not have (the message lists the range of known ids).
+        ValueError: an id the test sets do not have (the message gives the ranges of known ids).
     """
-    items = simulate.load_testset()
+    items = test_items()
     if not ids:
         return items
     known = {item.info["id"] for item in items}
     unknown = [i for i in ids if i not in known]
     if unknown:
-        raise ValueError(f"no test item {', '.join(unknown)}; the ids run from {items[0].info['id']} to {items[-1].info['id']}")
+        ranges = [f"{sets[0].info['id']} to {sets[-1].info['id']}" for sets in map(simulate.load_testset, simulate.REGIMES)]
+        raise ValueError(f"no test item {', '.join(unknown)}; the ids run from {' and from '.join(ranges)}")
     return [item for item in items if item.info["id"] in ids]
 
 
 def evaluate(systems: dict[str, System], items: list[simulate.TestItem] | None = None, progress: bool = True) -> list[dict[str, object]]:
-    """One row per (test item, system): id, system, groups, the intrusive metrics, and DNSMOS for real speech."""
-    items = simulate.load_testset() if items is None else items
+    """One row per (test item, system): id, system, groups, the intrusive metrics, and DNSMOS for real
+    speech; over ``items`` (default: both test sets)."""
+    items = test_items() if items is None else items
     rows = []
     for item in tqdm(items, desc="evaluating", unit="item", disable=not progress):
         for name, system in systems.items():
@@ -128,11 +136,16 @@ def evaluate(systems: dict[str, System], items: list[simulate.TestItem] | None =
     return rows
 
 
-def summarise(rows: list[dict[str, object]], group: str | None = None) -> dict[str, dict[str, float]]:
-    """{system: {metric: mean}} over the rows of ``group`` (all rows if None); DNSMOS over the rows that have it."""
+def in_groups(row: dict[str, object], groups: tuple[str, ...]) -> bool:
+    """Whether the evaluation ``row`` counts in every one of ``groups``."""
+    return set(groups) <= set(str(row["groups"]).split("|"))
+
+
+def summarise(rows: list[dict[str, object]], *groups: str) -> dict[str, dict[str, float]]:
+    """{system: {metric: mean}} over the rows in all of ``groups`` (all rows if none); DNSMOS over the rows that have it."""
     out: dict[str, dict[str, float]] = {}
     for system in dict.fromkeys(r["system"] for r in rows):
-        chosen = [r for r in rows if r["system"] == system and (group is None or group in str(r["groups"]).split("|"))]
+        chosen = [r for r in rows if r["system"] == system and in_groups(r, groups)]
         means = {m: float(np.mean([float(r[m]) for r in chosen])) for m in METRICS if chosen}
         scored = [float(r["DNSMOS"]) for r in chosen if r.get("DNSMOS") not in ("", None)]
         if scored:
@@ -141,13 +154,13 @@ def summarise(rows: list[dict[str, object]], group: str | None = None) -> dict[s
     return out
 
 
-def margin(rows: list[dict[str, object]], system: str, other: str, metric: str, group: str = "synthetic",
-           resamples: int = 10_000, seed: int = 0) -> dict[str, float]:
-    """``system`` minus ``other`` on ``metric``, paired by test item over ``group``: the mean difference,
-    its 95 % bootstrap interval (the items resampled with replacement), and the items ``system`` is ahead on."""
+def margin(rows: list[dict[str, object]], system: str, other: str, metric: str, groups: tuple[str, ...] = ("main", "synthetic"),
+           resamples: int = 10_000, seed: int = 0) -> dict[str, float]:  # fmt: skip
+    """``system`` minus ``other`` on ``metric``, paired by test item over the items in all ``groups``: the mean
+    difference, its 95 % bootstrap interval (the items resampled with replacement), and the items ``system`` is ahead on."""
 
     def scores(name: str) -> dict[str, float]:
-        return {str(r["id"]): float(r[metric]) for r in rows if r["system"] == name and group in str(r["groups"]).split("|")}
+        return {str(r["id"]): float(r[metric]) for r in rows if r["system"] == name and in_groups(r, groups)}
 
     mine, theirs = scores(system), scores(other)
     diff = np.array([mine[i] - theirs[i] for i in mine])
@@ -156,50 +169,59 @@ def margin(rows: list[dict[str, object]], system: str, other: str, metric: str, 
     return {"mean": float(diff.mean()), "low": float(low), "high": float(high), "ahead": int((diff > 0).sum()), "n": len(diff)}
 
 
-def groups_of(rows: list[dict[str, object]]) -> list[str]:
-    """Every condition group present, in a stable order: sources, SNR bins, RT60 bins."""
-    seen = dict.fromkeys(g for r in rows for g in str(r["groups"]).split("|"))
-    order = ["synthetic", "real", *(SNR_GROUP.format(*b) for b in simulate.SNR_BINS),
-             *(RT60_GROUP.format(*b) for b in simulate.RT60_BINS), HARD]  # fmt: skip
+def conditions_of(rows: list[dict[str, object]], regime: simulate.Regime) -> list[str]:
+    """The condition groups of ``regime``'s test set that ``rows`` hold, in a stable order: SNR bins, RT60 bins, hardest."""
+    seen = dict.fromkeys(g for r in rows if in_groups(r, (regime.name,)) for g in str(r["groups"]).split("|"))
+    order = [*(SNR_GROUP.format(*b) for b in regime.snr_bins), *(RT60_GROUP.format(*b) for b in simulate.RT60_BINS), HARD]
     return [g for g in order if g in seen]
 
 
 def markdown(rows: list[dict[str, object]]) -> str:
-    """The evaluation as markdown: every metric by system (synthetic and real speech, each where it has
-    items), each model's paired margins over the baselines on PESQ-WB and SI-SDR, then PESQ-WB, STOI and SI-SDR per condition."""
+    """The evaluation as markdown, for each test set that ``rows`` hold (main, then hard): every metric
+    by system (synthetic and real speech, each where it has items), each model's paired margins over
+    the baselines on PESQ-WB and SI-SDR, then PESQ-WB, STOI and SI-SDR per condition."""
     lines = []
+    for regime in simulate.REGIMES.values():
+        if any(in_groups(r, (regime.name,)) for r in rows):
+            lines += set_markdown(rows, regime)
+    return "\n".join(lines)
+
+
+def set_markdown(rows: list[dict[str, object]], regime: simulate.Regime) -> list[str]:
+    """:func:`markdown`'s lines for one test set."""
+    lines, title = [], f"{regime.name} set"
     for source in ("synthetic", "real"):
-        table = summarise(rows, source)
+        table = summarise(rows, regime.name, source)
         n = next(iter(table.values()))["n"] if table else 0
         if not n:  # e.g. --items chose no real-speech item
             continue
         metrics = [m for m in (*METRICS, "DNSMOS") if any(m in v for v in table.values())]
-        lines += [f"**{source} speech** ({n} test items)", "", "| system | " + " | ".join(metrics) + " |",
+        lines += [f"**{title}, {source} speech** ({n} test items)", "", "| system | " + " | ".join(metrics) + " |",
                   "|---|" + "---:|" * len(metrics)]  # fmt: skip
         lines += [f"| {s} | " + " | ".join(f"{v[m]:.2f}" for m in metrics) + " |" for s, v in table.items()]
         lines.append("")
     references = [s for s in baselines() if any(r["system"] == s for r in rows)]
     models = [s for s in dict.fromkeys(r["system"] for r in rows) if s not in references]
-    n = summarise(rows, "synthetic")[models[0]]["n"] if models else 0
+    n = summarise(rows, regime.name, "synthetic")[models[0]]["n"] if models else 0
     if references and n:  # margins need a baseline, and synthetic items: the target is set on those
-        lines += [f"**Margins on the target metrics** (synthetic speech: the model minus each system, paired by item; "
-                  f"mean [95 % bootstrap interval], items ahead of {n})", "",
+        lines += [f"**{title}: margins on the target metrics** (synthetic speech: the model minus each system, paired "
+                  f"by item; mean [95 % bootstrap interval], items ahead of {n})", "",
                   "| model | metric | " + " | ".join(references) + " |", "|---|---|" + "---:|" * len(references)]  # fmt: skip
         for model in models:
             for metric in ("PESQ-WB", "SI-SDR"):
-                cells = [margin(rows, model, ref, metric) for ref in references]
+                cells = [margin(rows, model, ref, metric, (regime.name, "synthetic")) for ref in references]
                 lines.append(f"| {model} | {metric} | " + " | ".join(
                     f"{c['mean']:+.2f} [{c['low']:+.2f}, {c['high']:+.2f}], {c['ahead']}" for c in cells) + " |")  # fmt: skip
         lines.append("")
-    conditions = [g for g in groups_of(rows) if g not in ("synthetic", "real")]
+    conditions = conditions_of(rows, regime)
     for metric in ("PESQ-WB", "STOI", "SI-SDR"):
-        per = {g: summarise(rows, g) for g in conditions}
-        lines += [f"**{metric} per condition** (all test items)", "", "| system | " + " | ".join(
+        per = {g: summarise(rows, regime.name, g) for g in conditions}
+        lines += [f"**{title}: {metric} per condition** (all its test items)", "", "| system | " + " | ".join(
             f"{g} (n={next(iter(per[g].values()))['n']})" for g in conditions) + " |", "|---|" + "---:|" * len(conditions)]  # fmt: skip
         systems = list(per[conditions[0]])
         lines += [f"| {s} | " + " | ".join(f"{per[g][s][metric]:.2f}" for g in conditions) + " |" for s in systems]
         lines.append("")
-    return "\n".join(lines)
+    return lines
 
 
 def write(rows: list[dict[str, object]], out_dir: str | Path) -> tuple[Path, Path]:

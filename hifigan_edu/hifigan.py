@@ -99,24 +99,26 @@ def build(config: Config) -> tuple[Generator, Discriminators]:
 # ----------------------------------------------------------------------------- reconstruction losses
 
 
-def log_magnitude(x: Tensor, n_fft: int, hop: int) -> Tensor:
-    """(B, 1, T) -> log |STFT| (B, n_fft / 2 + 1, frames), Hann window, in float32 (also under autocast)."""
+def log_magnitude(x: Tensor, n_fft: int, hop: int, floor: float = 1e-5) -> Tensor:
+    """(B, 1, T) -> log(|STFT| + ``floor``) (B, n_fft / 2 + 1, frames), Hann window, in float32 (also under autocast)."""
     window = torch.hann_window(n_fft, device=x.device)
     spec = torch.stft(x.float().squeeze(1), n_fft, hop, window=window, return_complex=True)
-    return torch.log(spec.abs() + 1e-5)
+    return torch.log(spec.abs() + floor)
 
 
-def spectral_loss(y: Tensor, target: Tensor, resolutions: tuple[tuple[int, int], ...]) -> Tensor:
+def spectral_loss(y: Tensor, target: Tensor, resolutions: tuple[tuple[int, int], ...], floor: float = 1e-5) -> Tensor:
     """Mean L1 between the log magnitudes of (B, 1, T) ``y`` and ``target``, summed over (n_fft, hop) ``resolutions``.
 
-    Both go through the same :func:`log_magnitude`, so no level bias creeps in.
+    Both go through the same :func:`log_magnitude`, so no level bias creeps in. Every time-frequency
+    bin counts the same, down to ``floor``: the bins a quiet target leaves nearly empty weigh as much as speech.
     """
-    return sum(F.l1_loss(log_magnitude(y, n, h), log_magnitude(target, n, h)) for n, h in resolutions)
+    return sum(F.l1_loss(log_magnitude(y, n, h, floor), log_magnitude(target, n, h, floor)) for n, h in resolutions)
 
 
 def reconstruction_loss(y: Tensor, target: Tensor, config: LossConfig) -> Tensor:
     """L1 on samples plus :func:`spectral_loss`, weighted by ``config``."""
-    return config.l1_weight * F.l1_loss(y.float(), target) + config.spectral_weight * spectral_loss(y, target, config.spectral_resolutions)
+    spectral = spectral_loss(y, target, config.spectral_resolutions, config.spectral_floor)
+    return config.l1_weight * F.l1_loss(y.float(), target) + config.spectral_weight * spectral
 
 
 def gain_yardstick(degraded: Tensor, clean: Tensor, config: LossConfig) -> tuple[float, float]:

@@ -245,14 +245,17 @@ def batches(config: cfg.Config, start: int, device: torch.device, rank: int = 0,
 
 def pair_dataset(config: cfg.Config, split: str, seconds: float, length: int) -> PairDataset:
     """``length`` pairs of ``seconds`` s from ``split`` of the config's corpus, simulated as ``config.data``
-    says (its rooms, SNRs and noises; its speed perturbation on the training split only)."""
+    says (its rooms, SNRs and noises; its speed perturbation and dry and noiseless shares on the training split only)."""
     from hifigan_edu.data import corpus  # the corpus and the room simulator are needed only here
     from hifigan_edu.data.simulate import PairDataset
 
     d = config.data
     return PairDataset(split, round(seconds * SAMPLE_RATE), length=length, seed=config.train.seed, rirs=d.rirs,
-                       snr_range=d.snr_range, noise_types=d.noise_types, corpus_dir=corpus.resolve(d.corpus),
-                       speed_range=d.speed_range if split == "train" else (1.0, 1.0))  # fmt: skip
+                       snr_range=d.snr_range, drr_range=d.drr_range, distance=d.distance_range,
+                       noise_types=d.noise_types, corpus_dir=corpus.resolve(d.corpus),
+                       speed_range=d.speed_range if split == "train" else (1.0, 1.0),
+                       dry_fraction=d.dry_fraction if split == "train" else 0.0,
+                       noiseless_fraction=d.noiseless_fraction if split == "train" else 0.0)  # fmt: skip
 
 
 def validation_set(config: cfg.Config) -> tuple[Tensor, Tensor]:

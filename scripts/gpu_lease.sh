@@ -15,7 +15,7 @@
 #   bash scripts/gpu_wheels.sh                  # .whl/, the audio libraries the GPU machine lacks (3.4 MiB)
 #   python -c "from hifigan_edu.data.simulate import RIRBank; RIRBank('train', 64); RIRBank('valid', 64)"
 # and carry .whl, data/cache/gpu_pairs.pt and the two room caches data/cache/rirs-{train,valid}-64-seed0-KEY.npz
-# (11.9 MiB; KEY is `RIRBank.key()`, older keys' caches may lie beside them). A resume carries .whl and RUN_DIR's checkpoint.pt and metrics.csv instead: with the
+# (11.9 MiB; KEY is `RIRBank.key(distance, drr_range)` of the config's data.distance_range and data.drr_range, older keys' caches may lie beside them). A resume carries .whl and RUN_DIR's checkpoint.pt and metrics.csv instead: with the
 # tracked tree (37.7 MiB) the rooms would leave under 2 MiB of the 64 MiB a lease carries, so `train` simulates
 # them there, inside its minutes.
 # Everything lands in OUT_DIR as it happens (the run's checkpoints too), so a lease cut short

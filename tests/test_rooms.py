@@ -11,11 +11,11 @@ from hifigan_edu.data import rooms
 
 @pytest.fixture(scope="module")
 def rir():
-    return rooms.simulate_rir(0.4, seed=11)
+    return rooms.simulate_rir(0.4, seed=11, distance=rooms.HARD_DISTANCE_RANGE, log_distance=False)
 
 
 def test_rir_is_deterministic_and_labelled(rir):
-    again = rooms.simulate_rir(0.4, seed=11)
+    again = rooms.simulate_rir(0.4, seed=11, distance=rooms.HARD_DISTANCE_RANGE, log_distance=False)
     np.testing.assert_array_equal(rir.h, again.h)
     assert rir.rt60_measured == again.rt60_measured
     assert 0.25 < rir.rt60_measured < 0.7  # Sabine's target is only approximate
@@ -31,7 +31,7 @@ def test_direct_index_is_the_anechoic_peak():
         rng = np.random.default_rng(seed)
         dims = np.array([8.0, 6.0, 3.0])
         source = rng.uniform(1.0, dims - 1.0)
-        mic = rooms._place_mic(source, dims, rng)
+        mic = rooms._place_mic(source, dims, rng, rooms.DISTANCE_RANGE, log_distance=bool(seed % 2))
         room = pra.ShoeBox(dims, fs=16_000, max_order=0, air_absorption=True)
         room.add_source(source)
         room.add_microphone(mic)
@@ -49,6 +49,12 @@ def test_direct_index_is_the_first_arrival_in_a_room(seed):
     # before the direct path's fractional-delay filter there is only a small low-frequency offset
     assert np.abs(rir.h[: d - filter_half]).max(initial=0) < 0.05 * abs(rir.h[d])
     assert np.argmax(np.abs(rir.h[d - 2 : d + 3])) == 2
+
+
+def test_a_closer_talker_hears_more_direct_sound():
+    near, far = (rooms.simulate_rir(0.6, seed=3, distance=(d, d)) for d in (0.15, 1.5))
+    assert near.room_dims == far.room_dims and near.drr_db > far.drr_db + 10
+    assert near.drr_db > 10 and far.drr_db < 0  # towards either end of HiFi-GAN's DRR range, -6..18 dB
 
 
 def test_drr_of_a_known_response():

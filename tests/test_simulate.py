@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from hifigan_edu.audio import snr_db
-from hifigan_edu.data import corpus, simulate
+from hifigan_edu.data import corpus, rooms, simulate
 from hifigan_edu.data.rooms import reverberate, simulate_rir
 
 
@@ -38,6 +38,23 @@ def test_without_rooms_the_dataset_only_adds_noise(cache):
         clean, degraded = item["clean"][0].numpy(), item["degraded"][0].numpy()
         assert snr_db(clean, degraded - clean) == pytest.approx(5.0, abs=0.05)
         assert item["rt60_measured"] == 0.0
+
+
+def test_dry_and_noiseless_shares_leave_the_other_pairs_as_they_were(cache):
+    kwargs = dict(segment=8000, length=40, seed=3, rirs=4, cache_dir=cache)
+    plain = simulate.PairDataset("train", **kwargs)
+    clean = simulate.PairDataset("train", **kwargs, dry_fraction=1.0, noiseless_fraction=1.0)
+    for i in range(3):  # no room and no noise: the input is the target
+        torch.testing.assert_close(clean[i]["degraded"], clean[i]["clean"])
+        assert clean[i]["rt60_measured"] == 0.0 and clean[i]["snr_db"] == float("inf")
+    some = simulate.PairDataset("train", **kwargs, dry_fraction=0.25, noiseless_fraction=0.25)
+    dry = [some[i]["rt60_measured"] == 0.0 for i in range(40)]
+    noiseless = [some[i]["snr_db"] == float("inf") for i in range(40)]
+    assert 3 <= sum(dry) <= 17 and 3 <= sum(noiseless) <= 17
+    for i in range(40):  # the same speech, room (unless dry) and SNR (unless noiseless) as without the shares
+        a, b = plain[i], some[i]
+        assert a["noise_type"] == b["noise_type"] and (dry[i] or a["rt60_measured"] == b["rt60_measured"])
+        assert noiseless[i] or a["snr_db"] == b["snr_db"]
 
 
 def test_segments_are_never_digital_silence(cache):
@@ -112,7 +129,8 @@ def test_validation_items_do_not_repeat_the_training_noise(cache):
 
 def test_rir_bank_is_read_from_its_cache(dataset, cache, monkeypatch):
     assert len(dataset.bank) == 4
-    assert (cache / f"rirs-train-4-seed0-{simulate.RIRBank.key()}.npz").is_file()
+    assert (cache / f"rirs-train-4-seed0-{simulate.RIRBank.key(rooms.DISTANCE_RANGE, simulate.DRR_RANGE)}.npz").is_file()
+    assert all(simulate.DRR_RANGE[0] <= r.drr_db <= simulate.DRR_RANGE[1] for r in dataset.bank.rirs)
 
     def no_simulation(*args, **kwargs):
         raise AssertionError("the cached bank should have been read, not simulated again")
@@ -139,50 +157,66 @@ def test_bad_split_names_have_clear_errors(tmp_path):
         simulate.PairDataset("nope")
 
 
+@pytest.fixture(scope="module", params=list(simulate.REGIMES))
+def regime(request):
+    return simulate.REGIMES[request.param]
+
+
 @pytest.fixture(scope="module")
-def test_rows():
-    return corpus.read_manifest(simulate.TESTSET_DIR / "manifest.csv")
+def test_rows(regime):
+    return corpus.read_manifest(regime.folder / "manifest.csv")
 
 
-def test_testset_uses_only_unseen_speakers(test_rows):
+def test_testset_uses_only_unseen_speakers(test_rows, regime):
     test_speakers = {v.speaker for v in corpus.VOICES if v.split == "test"} | {"allison"}
     assert {r["speaker"] for r in test_rows} <= test_speakers
     assert {r["source"] for r in test_rows} == {"synthetic", "real"}
-    assert (simulate.TESTSET_DIR / "VERSION").read_text().strip() == str(simulate.TESTSET_VERSION)
+    assert {r["set"] for r in test_rows} == {regime.name} and all(r["id"].startswith(f"{regime.prefix}-") for r in test_rows)
+    assert (regime.folder / "VERSION").read_text().strip() == str(regime.version)
 
 
-def test_testset_fills_every_measured_condition_cell(test_rows):
+def test_testset_fills_every_measured_condition_cell(test_rows, regime):
     counts = {}
     for r in test_rows:
-        snr = next(b for b in simulate.SNR_BINS if b[0] <= float(r["snr_db"]) <= b[1])
+        snr = next(b for b in regime.snr_bins if b[0] <= float(r["snr_db"]) <= b[1])
         rt60 = next(b for b in simulate.RT60_BINS if b[0] <= float(r["rt60_measured"]) <= b[1])
         counts[snr, rt60] = counts.get((snr, rt60), 0) + 1
-    assert len(counts) == len(simulate.SNR_BINS) * len(simulate.RT60_BINS)
+        assert regime.drr_range[0] <= float(r["drr_db"]) <= regime.drr_range[1]
+    assert len(counts) == len(regime.snr_bins) * len(simulate.RT60_BINS)
     assert set(counts.values()) == {4}  # 3 synthetic + 1 real per cell
 
 
-def test_testset_files_match_their_checksums():
-    assert corpus.verify(simulate.TESTSET_DIR) == []
+def test_the_main_set_is_hifigans_regime_and_the_hard_one_is_harsher():
+    main, hard = (corpus.read_manifest(r.folder / "manifest.csv") for r in (simulate.MAIN, simulate.HARD))
+    snr, drr = ({name: np.array([float(r[key]) for r in rows]) for name, rows in (("main", main), ("hard", hard))}
+                for key in ("snr_db", "drr_db"))  # fmt: skip
+    assert snr["main"].min() >= 20 and snr["main"].max() <= 40 and drr["main"].min() >= -6 and drr["main"].max() <= 18
+    assert np.median(snr["hard"]) < np.median(snr["main"]) - 10 and np.median(drr["hard"]) < np.median(drr["main"]) - 5
+    assert not {r["room_seed"] for r in main} & {r["room_seed"] for r in hard}  # rooms of their own
 
 
-def test_testset_build_is_reproducible(test_rows, tmp_path):
+def test_testset_files_match_their_checksums(regime):
+    assert corpus.verify(regime.folder) == []
+
+
+def test_testset_build_is_reproducible(test_rows, regime, tmp_path):
     """The rebuild equals the committed files bit for bit on the CPU that built them; another CPU's
     floating point may round a few samples to the neighbouring 16-bit value (3 of 30,528 samples of one
-    item on an EPYC without AVX-512), never more."""
+    item on an EPYC without AVX-512), never more. (The hard set is version 3 of the test set, renamed.)"""
     import soundfile as sf
 
-    rebuilt = simulate.build_testset(out_dir=tmp_path / "testset")
+    rebuilt = simulate.build_testset(regime, out_dir=tmp_path / "testset")
     assert [r["id"] for r in rebuilt] == [r["id"] for r in test_rows]
     for new, old in zip(rebuilt, test_rows):
         for key in ("degraded", "clean"):
             if new[f"{key}_sha256"] != old[f"{key}_sha256"]:
                 a = sf.read(tmp_path / "testset" / new[key], dtype="int16")[0].astype(int)
-                b = sf.read(simulate.TESTSET_DIR / old[key], dtype="int16")[0].astype(int)
+                b = sf.read(regime.folder / old[key], dtype="int16")[0].astype(int)
                 assert a.shape == b.shape and np.abs(a - b).max() <= 1 and np.mean(a != b) < 1e-3, (new["id"], key)
 
 
-def test_testset_loads_and_matches_its_labels(test_rows):
-    items = simulate.load_testset(source="synthetic")
+def test_testset_loads_and_matches_its_labels(test_rows, regime):
+    items = simulate.load_testset(regime.name, source="synthetic")
     assert len(items) == sum(r["source"] == "synthetic" for r in test_rows)
     for item in items[:3]:
         assert item.degraded.shape == item.clean.shape

@@ -88,7 +88,8 @@ def make_noise(
 
 
 def mix_at_snr(speech: np.ndarray, noise: np.ndarray, snr_db: float) -> tuple[np.ndarray, np.ndarray]:
-    """Scale (T,) ``noise`` so that 10 log10(|speech|^2 / |noise|^2) = ``snr_db``; return (mixture, scaled noise)."""
+    """Scale (T,) ``noise`` so that 10 log10(|speech|^2 / |noise|^2) = ``snr_db``; return (mixture, scaled noise).
+    An infinite ``snr_db`` adds no noise."""
     if len(noise) != len(speech):
         raise ValueError(f"speech has {len(speech)} samples but noise {len(noise)}; cut the noise to match.")
     for name, x in (("speech", speech), ("noise", noise)):

@@ -7,10 +7,15 @@ reverberate it with a simulated room (aligned to the direct path, which is the t
 noise at a chosen SNR relative to the reverberant speech, and scale input and target by the
 same gain if the input would clip.
 
+The course's task is HiFi-GAN's regime (:data:`MAIN`): noise at 20-40 dB SNR and rooms with a
+DRR of -6..18 dB, as the paper's public reimplementation reads it. Its first, harsher task stays
+as the **hard** test set (:data:`HARD`: SNR -5..25 dB, DRR about -12..+4 dB), where HiFi-GAN-2
+claims its gain. Both test sets cover the same measured-RT60 bins and noise types.
+
 RIRs are the slow part (0.03-0.3 s each), so training draws them from a :class:`RIRBank`
-simulated once per (split, size, seed) and cached under ``data/cache``. Every room's seed is
-drawn from a ``numpy.random.SeedSequence`` keyed by its purpose (the train, valid or test
-bank, or the test set), so rooms of different splits never coincide.
+simulated once per (split, size, seed, distances, DRRs) and cached under ``data/cache``. Every
+room's seed is drawn from a ``numpy.random.SeedSequence`` keyed by its purpose (the train, valid
+or test bank, or the test sets), so rooms of different splits never coincide.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ from __future__ import annotations
 import hashlib
 import inspect
 import json
+import math
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,20 +41,47 @@ from hifigan_edu.data.rooms import RIR, reverberate, simulate_rir
 from hifigan_edu.files import atomic_path, sha256
 
 CACHE_DIR = corpus.DATA_DIR / "cache"
-TESTSET_DIR = corpus.DATA_DIR / "testset"
-TESTSET_VERSION = 3  # 2: the clean files are the direct path with its exact gain and sub-sample delay;
-# 3: a smaller starter corpus, whose babble voices read other sentences (7 babble items changed)
 ROOM_PURPOSES = ("train", "valid", "test", "testset")  # seed streams that never overlap
 RT60_RANGE = (0.2, 1.2)  # requested RT60s of the training rooms
-SNR_RANGE = (-5.0, 25.0)
+RT60_BINS = ((0.2, 0.5), (0.5, 0.8), (0.8, 1.2))  # of the *measured* RT60, in both test sets
+SNR_RANGE = (20.0, 40.0)  # HiFi-GAN's (papers.md); the configs' data.snr_range
+DRR_RANGE = (-6.0, 18.0)  # HiFi-GAN's, in our DRR (rooms.drr_db: the direct path within 2.5 ms); data.drr_range
+
+
+@dataclass(frozen=True)
+class Regime:
+    """The conditions a test set is drawn from: SNR bins (dB, against the reverberant speech; each
+    cell of SNR bin x :data:`RT60_BINS` gets the same number of items), talker distances (metres,
+    log-uniform or uniform) and the DRRs a room must have (dB; others are simulated again)."""
+
+    name: str
+    folder: Path
+    version: int  # bump when its files change
+    prefix: str  # its items' ids: "<prefix>-000", ...
+    snr_bins: tuple[tuple[float, float], ...]
+    distance: tuple[float, float]
+    log_distance: bool
+    drr_range: tuple[float, float]
+    stream: tuple[int, ...]  # more keys of its random stream (the hard set keeps version 3's: none)
+
+
+# version 4 of the test set: HiFi-GAN's regime, the course's main task
+MAIN = Regime("main", corpus.DATA_DIR / "testset", 4, "test", ((20.0, 26.0), (26.0, 33.0), (33.0, 40.0)),
+              rooms.DISTANCE_RANGE, True, DRR_RANGE, (1,))  # fmt: skip
+# the course's first task: version 3 of the test set, its items renamed (2: the clean files are the direct path with
+# its exact gain and sub-sample delay; 3: a smaller starter corpus, whose babble voices read other sentences)
+HARD = Regime("hard", corpus.DATA_DIR / "testset-hard", 3, "hard", ((-5.0, 5.0), (5.0, 15.0), (15.0, 25.0)),
+              rooms.HARD_DISTANCE_RANGE, False, (-np.inf, np.inf), ())  # fmt: skip
+REGIMES = {r.name: r for r in (MAIN, HARD)}
 PEAK = 0.99
+MAX_ROOM_TRIES = 30  # rooms simulated for one that has the RT60 and DRR asked for
 MAX_CUT_TRIES = 100  # draws of a training segment before its speech counts as silent
 NO_ROOM = RIR(
     h=np.ones(1, np.float32), h_direct=np.ones(1, np.float32), direct_index=0, seed=-1, rt60_target=0.0,
     rt60_measured=0.0, drr_db=float("inf"), room_dims=(0.0, 0.0, 0.0), source=(0.0, 0.0, 0.0), mic=(0.0, 0.0, 0.0),
 )  # fmt: skip  # ``rirs=0``: no room, the impulse itself (denoising only)
 TESTSET_FIELDS = (
-    "id", "source", "speaker", "utterance_id", "noise_type", "snr_db", "rt60_target", "rt60_measured",
+    "id", "set", "source", "speaker", "utterance_id", "noise_type", "snr_db", "rt60_target", "rt60_measured",
     "drr_db", "room_seed", "duration_s", "degraded", "degraded_sha256", "clean", "clean_sha256",
 )  # fmt: skip
 
@@ -86,18 +119,22 @@ def degrade(clean: np.ndarray, rir: RIR, noise: np.ndarray, snr: float) -> tuple
 
 
 class RIRBank:
-    """``size`` RIRs of one split with RT60 targets uniform in :data:`RT60_RANGE`, cached on disk.
+    """``size`` RIRs of one split with RT60 targets uniform in :data:`RT60_RANGE`, talkers
+    log-uniformly ``distance`` metres from the microphone and DRRs in ``drr_range`` dB (a room
+    outside it is simulated again, with a new seed), cached on disk.
 
     Attributes:
         rirs: list of :class:`rooms.RIR` (the room's response, its direct path and their labels).
     """
 
-    def __init__(self, split: str, size: int, seed: int = 0, cache_dir: Path = CACHE_DIR) -> None:
+    def __init__(self, split: str, size: int, seed: int = 0, cache_dir: Path = CACHE_DIR,
+                 distance: tuple[float, float] = rooms.DISTANCE_RANGE, drr_range: tuple[float, float] = DRR_RANGE) -> None:  # fmt: skip
         if split not in ROOM_PURPOSES[:3]:
             raise ValueError(f"unknown split {split!r}; choose one of {', '.join(ROOM_PURPOSES[:3])}.")
-        path = cache_dir / f"rirs-{split}-{size}-seed{seed}-{self.key()}.npz"
+        distance, drr_range = tuple(map(float, distance)), tuple(map(float, drr_range))
+        path = cache_dir / f"rirs-{split}-{size}-seed{seed}-{self.key(distance, drr_range)}.npz"
         if not path.is_file():
-            self._simulate(split, size, seed, path)
+            self._simulate(split, size, seed, path, distance, drr_range)
         with np.load(path) as data:
             labels = json.loads(str(data["labels"]))
             self.rirs = [
@@ -106,17 +143,23 @@ class RIRBank:
             ]
 
     @staticmethod
-    def key() -> str:
+    def key(distance: tuple[float, float], drr_range: tuple[float, float]) -> str:
         """A short hash of the room code and settings, so a changed simulation never reuses an old cache."""
-        settings = (inspect.getsource(rooms), RT60_RANGE, pra.__version__)
+        settings = (inspect.getsource(rooms), inspect.getsource(RIRBank._simulate), RT60_RANGE, distance, drr_range, pra.__version__)
         return hashlib.sha256(repr(settings).encode()).hexdigest()[:8]
 
     @staticmethod
-    def _simulate(split: str, size: int, seed: int, path: Path) -> None:
+    def _simulate(split: str, size: int, seed: int, path: Path, distance: tuple[float, float], drr_range: tuple[float, float]) -> None:
         rng = np.random.default_rng(room_seed(split, seed))
         arrays, labels = {}, []
         for i in tqdm(range(size), desc=f"simulating {split} rooms", unit="room"):
-            rir = simulate_rir(float(rng.uniform(*RT60_RANGE)), room_seed(split, seed, i))
+            rt60 = float(rng.uniform(*RT60_RANGE))
+            for attempt in range(MAX_ROOM_TRIES):
+                rir = simulate_rir(rt60, room_seed(split, seed, i, attempt), distance=distance)
+                if drr_range[0] <= rir.drr_db <= drr_range[1]:
+                    break
+            else:
+                raise RuntimeError(f"no {split} room with a DRR in {drr_range} dB after {MAX_ROOM_TRIES} tries; widen data.drr_range or data.distance_range.")
             arrays[f"h{i}"], arrays[f"direct{i}"] = rir.h, rir.h_direct
             labels.append(rir.labels())
         with atomic_path(path) as tmp:
@@ -171,7 +214,9 @@ class PairDataset(Dataset):
 
     Each item: a random utterance of ``split`` cut (or zero-padded) to ``segment`` samples, a
     random RIR of the split's bank of ``rirs`` rooms (``rirs=0``: no reverberation, denoising
-    only), a random noise type and an SNR uniform in ``snr_range``. With ``speed_range`` other
+    only; :class:`RIRBank`, with ``distance`` and ``drr_range``), a random noise type and an SNR
+    uniform in ``snr_range``; a ``dry_fraction`` of the items gets no room and a ``noiseless_fraction``
+    no noise (each drawn only when it is above 0). With ``speed_range`` other
     than (1, 1) the utterance is first played faster or slower by a factor uniform in that range
     (:func:`change_speed`), which moves its pitch and formants: new voices from the same speakers.
     Returns a dict of ``degraded`` and ``clean`` tensors of shape (1, segment), and the
@@ -192,19 +237,24 @@ class PairDataset(Dataset):
         corpus_dir: Path = corpus.STARTER_DIR,
         cache_dir: Path = CACHE_DIR,
         speed_range: tuple[float, float] = (1.0, 1.0),
+        distance: tuple[float, float] = rooms.DISTANCE_RANGE,
+        drr_range: tuple[float, float] = DRR_RANGE,
+        dry_fraction: float = 0.0,
+        noiseless_fraction: float = 0.0,
     ) -> None:
         rows = corpus.utterances(corpus_dir, split)
         if not rows:
             raise ValueError(f"no utterances of split {split!r} in {corpus_dir}/manifest.csv")
         self.speech = [load(corpus_dir / r["path"]) for r in rows]
-        self.bank = RIRBank(split, rirs, cache_dir=cache_dir) if rirs else None
-        self.rooms = self.bank.rirs if self.bank else [NO_ROOM]
+        self.bank = RIRBank(split, rirs, cache_dir=cache_dir, distance=distance, drr_range=drr_range) if rirs else None
+        self.rooms = [*(self.bank.rirs if self.bank else []), NO_ROOM]  # the last: no room (dry pairs, rirs=0)
         self.babble = corpus.babble_clips("test" if split == "test" else "train", corpus_dir)
         self.segment, self.length = segment, length
         # the random stream of item i: the training split's is (seed, i); the others add the split,
         # so a validation item never repeats the noise and SNR of the training item of its number
         self.stream = [seed] if split == "train" else [seed, ROOM_PURPOSES.index(split)]
         self.snr_range, self.noise_types, self.speed_range = snr_range, noise_types, tuple(speed_range)
+        self.dry_fraction, self.noiseless_fraction = dry_fraction, noiseless_fraction
         self.undegraded = False  # True: items are the parts (clean speech, room, noise, SNR) that degrade_batch mixes
 
     def __len__(self) -> int:
@@ -212,16 +262,22 @@ class PairDataset(Dataset):
 
     def parts(self, i: int) -> tuple[np.ndarray, int, str, float, np.ndarray]:
         """What item ``i`` is made of: its clean (segment,) speech, the index of its room in ``rooms``
-        (the bank's, or :data:`NO_ROOM` alone), its noise type, SNR and unit-RMS (segment,) noise."""
+        (one of the bank's, or the last, :data:`NO_ROOM`), its noise type, SNR (infinite: no noise) and
+        unit-RMS (segment,) noise."""
         rng = np.random.default_rng([*self.stream, i])
         speech = self.speech[int(rng.integers(len(self.speech)))]
         if self.speed_range != (1.0, 1.0):  # drawn only when asked, so runs without it keep their items
             speech = change_speed(speech, float(rng.uniform(*self.speed_range)))
         speech = self.cut(speech, rng)
-        room = 0 if self.bank is None else int(rng.integers(len(self.bank)))
+        room = len(self.rooms) - 1 if self.bank is None else int(rng.integers(len(self.bank)))
         kind = str(rng.choice(self.noise_types))
         snr = float(rng.uniform(*self.snr_range))
-        return speech, room, kind, snr, make_noise(kind, self.segment, rng, self.babble)
+        noise = make_noise(kind, self.segment, rng, self.babble)
+        if self.dry_fraction and rng.random() < self.dry_fraction:  # drawn only when asked, as the speed is
+            room = len(self.rooms) - 1
+        if self.noiseless_fraction and rng.random() < self.noiseless_fraction:
+            snr = math.inf
+        return speech, room, kind, snr, noise
 
     def example(self, i: int) -> Example:
         """Item ``i`` as numpy arrays with its conditions."""
@@ -255,15 +311,12 @@ class PairDataset(Dataset):
         )  # fmt: skip
 
 
-# ----------------------------------------------------------------------------- the test set
-SNR_BINS = ((-5.0, 5.0), (5.0, 15.0), (15.0, 25.0))
-RT60_BINS = ((0.2, 0.5), (0.5, 0.8), (0.8, 1.2))  # of the *measured* RT60
+# ----------------------------------------------------------------------------- the test sets
 MAX_TEST_SECONDS = 6.0
-MAX_ROOM_TRIES = 30
 
 
-def room_in_bin(rt60_bin: tuple[float, float], keys: tuple[int, ...]) -> rooms.RIR:
-    """Simulate rooms until one's *measured* RT60 lies in ``rt60_bin``.
+def room_in_bin(rt60_bin: tuple[float, float], keys: tuple[int, ...], regime: Regime = MAIN) -> rooms.RIR:
+    """Simulate rooms until one's *measured* RT60 lies in ``rt60_bin`` and its DRR in the regime's range.
 
     The first request is the bin's middle; each retry rescales the request by how far the
     last measurement missed, with a new room (seed from ``keys`` and the try number).
@@ -271,20 +324,22 @@ def room_in_bin(rt60_bin: tuple[float, float], keys: tuple[int, ...]) -> rooms.R
     lo, hi = rt60_bin
     ask = (lo + hi) / 2
     for attempt in range(MAX_ROOM_TRIES):
-        rir = simulate_rir(float(np.clip(ask, *rooms.RT60_RANGE)), room_seed("testset", *keys, attempt))
-        if lo <= rir.rt60_measured <= hi:
+        rir = simulate_rir(float(np.clip(ask, *rooms.RT60_RANGE)), room_seed("testset", *keys, attempt),
+                           distance=regime.distance, log_distance=regime.log_distance)  # fmt: skip
+        if lo <= rir.rt60_measured <= hi and regime.drr_range[0] <= rir.drr_db <= regime.drr_range[1]:
             return rir
         ask *= (lo + hi) / 2 / rir.rt60_measured
-    raise RuntimeError(f"no room with a measured RT60 in {rt60_bin} s after {MAX_ROOM_TRIES} tries; widen the bin.")
+    raise RuntimeError(f"no room with a measured RT60 in {rt60_bin} s and a DRR in {regime.drr_range} dB after "
+                       f"{MAX_ROOM_TRIES} tries; widen the bin.")  # fmt: skip
 
 
 def build_testset(
-    out_dir: Path = TESTSET_DIR, corpus_dir: Path = corpus.STARTER_DIR, per_cell: int = 3, real_per_cell: int = 1,
-    seed: int = 0, overwrite: bool = False,
+    regime: Regime = MAIN, out_dir: Path | None = None, corpus_dir: Path = corpus.STARTER_DIR, per_cell: int = 3,
+    real_per_cell: int = 1, seed: int = 0, overwrite: bool = False,
 ) -> list[dict[str, object]]:
-    """Write the fixed test set: every (SNR bin x measured-RT60 bin) cell gets ``per_cell``
-    synthetic-speech and ``real_per_cell`` real-speech mixtures, with unseen speakers, rooms
-    and noise clips.
+    """Write the fixed test set of ``regime`` (into its folder, or ``out_dir``): every (SNR bin x
+    measured-RT60 bin) cell gets ``per_cell`` synthetic-speech and ``real_per_cell`` real-speech
+    mixtures, with unseen speakers, rooms and noise clips.
 
     Writes ``degraded/*.flac``, ``clean/*.flac`` (the direct-path target) and ``manifest.csv``
     with the conditions (SNR, requested and measured RT60, DRR, noise type) and checksums. It
@@ -293,38 +348,39 @@ def build_testset(
     Raises:
         FileExistsError: the test set exists and ``overwrite`` is false.
     """
+    out_dir = regime.folder if out_dir is None else out_dir
     if out_dir.exists() and not overwrite:
-        raise FileExistsError(f"{out_dir} exists; pass --overwrite to rebuild it (then bump TESTSET_VERSION).")
+        raise FileExistsError(f"{out_dir} exists; pass --overwrite to rebuild it (then bump its Regime's version).")
     final_dir, out_dir = out_dir, out_dir.with_name(out_dir.name + ".partial")
     shutil.rmtree(out_dir, ignore_errors=True)
-    rng = np.random.default_rng(room_seed("testset", seed))
+    rng = np.random.default_rng(room_seed("testset", seed, *regime.stream))
     sources = {
         "synthetic": corpus.utterances(corpus_dir, "test"),
         "real": corpus.read_manifest(corpus_dir / "real_manifest.csv"),
     }
     babble = corpus.babble_clips("test", corpus_dir)
-    cells = [(s, r) for s in SNR_BINS for r in RT60_BINS]
+    cells = [(s, r) for s in regime.snr_bins for r in RT60_BINS]
     plan = [(src, cell) for cell in cells for src, n in (("synthetic", per_cell), ("real", real_per_cell))
             for _ in range(n)]  # fmt: skip
     rows: list[dict[str, object]] = []
     for k, (source, (snr_bin, rt60_bin)) in enumerate(tqdm(plan, desc="test set", unit="mixture")):
         row = sources[source][int(rng.integers(len(sources[source])))]
         speech = load(corpus_dir / row["path"])[: int(MAX_TEST_SECONDS * SAMPLE_RATE)]
-        rir = room_in_bin(rt60_bin, (seed, k))
+        rir = room_in_bin(rt60_bin, (seed, *regime.stream, k), regime)
         kind = str(rng.choice(NOISE_TYPES))
         snr = float(rng.uniform(*snr_bin))
         degraded, clean = degrade(speech, rir, make_noise(kind, len(speech), rng, babble), snr)
-        item = f"test-{k:03d}"
+        item = f"{regime.prefix}-{k:03d}"
         files = {folder: save(out_dir / folder / f"{item}.flac", x) for folder, x in (("degraded", degraded), ("clean", clean))}
         rows.append(
-            dict(id=item, source=source, speaker=row["speaker"], utterance_id=row["utterance_id"], noise_type=kind,
+            dict(id=item, set=regime.name, source=source, speaker=row["speaker"], utterance_id=row["utterance_id"], noise_type=kind,
                  snr_db=f"{snr:.2f}", rt60_target=f"{rir.rt60_target:.3f}", rt60_measured=f"{rir.rt60_measured:.3f}",
                  drr_db=f"{rir.drr_db:.2f}", room_seed=rir.seed, duration_s=f"{len(speech) / SAMPLE_RATE:.3f}",
                  **{name: path.relative_to(out_dir).as_posix() for name, path in files.items()},
                  **{f"{name}_sha256": sha256(path) for name, path in files.items()})
         )  # fmt: skip
     corpus.write_manifest(out_dir / "manifest.csv", rows, TESTSET_FIELDS)
-    (out_dir / "VERSION").write_text(f"{TESTSET_VERSION}\n")
+    (out_dir / "VERSION").write_text(f"{regime.version}\n")
     if final_dir.exists():
         shutil.rmtree(final_dir)
     out_dir.replace(final_dir)
@@ -340,8 +396,9 @@ class TestItem:
     info: dict[str, str]
 
 
-def load_testset(test_dir: Path = TESTSET_DIR, source: str | None = None) -> list[TestItem]:
-    """The fixed test set (optionally only ``source`` = "synthetic" or "real")."""
+def load_testset(regime: str = "main", source: str | None = None) -> list[TestItem]:
+    """The fixed test set of ``regime`` ("main" or "hard"; optionally only ``source`` = "synthetic" or "real")."""
+    test_dir = REGIMES[regime].folder
     rows = corpus.read_manifest(test_dir / "manifest.csv")
     return [
         TestItem(load(test_dir / r["degraded"]), load(test_dir / r["clean"]), r)
