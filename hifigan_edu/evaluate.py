@@ -99,7 +99,7 @@ def condition_groups(info: dict[str, str]) -> list[str]:
     return groups + ([HARD] if regime is simulate.HARD and (snr <= 5.0 or rt60 >= 0.8) else [])
 
 
-def test_items() -> list[simulate.TestItem]:
+def all_test_items() -> list[simulate.TestItem]:
     """Every item of both test sets: the main set's, then the hard set's."""
     return [item for name in simulate.REGIMES for item in simulate.load_testset(name)]
 
@@ -110,7 +110,7 @@ def select(ids: list[str] | None = None) -> list[simulate.TestItem]:
     Raises:
         ValueError: an id the test sets do not have (the message gives the ranges of known ids).
     """
-    items = test_items()
+    items = all_test_items()
     if not ids:
         return items
     known = {item.info["id"] for item in items}
@@ -124,7 +124,7 @@ def select(ids: list[str] | None = None) -> list[simulate.TestItem]:
 def evaluate(systems: dict[str, System], items: list[simulate.TestItem] | None = None, progress: bool = True) -> list[dict[str, object]]:
     """One row per (test item, system): id, system, groups, the intrusive metrics, and DNSMOS for real
     speech; over ``items`` (default: both test sets)."""
-    items = test_items() if items is None else items
+    items = all_test_items() if items is None else items
     rows = []
     for item in tqdm(items, desc="evaluating", unit="item", disable=not progress):
         for name, system in systems.items():

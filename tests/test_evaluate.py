@@ -14,7 +14,7 @@ def items():
 
 
 def test_both_test_sets_are_evaluated():
-    ids = [item.info["id"] for item in evaluate.test_items()]
+    ids = [item.info["id"] for item in evaluate.all_test_items()]
     assert len(ids) == len(set(ids)) == 72 and ids[0] == "test-000" and ids[-1] == "hard-035"
     assert [i.info["id"] for i in evaluate.select(["hard-002", "test-001"])] == ["test-001", "hard-002"]
     with pytest.raises(ValueError, match="the ids run from test-000 to test-035 and from hard-000 to hard-035"):

@@ -20,7 +20,7 @@ def test_shipped_checkpoint_loads_and_matches_its_documents(file, model, name):
     rows = evaluate.read(CHECKPOINTS / path.stem / "evaluation.csv")
     systems = {r["system"] for r in rows}
     assert enhancer.label in systems and set(evaluate.baselines()) <= systems
-    assert {r["id"] for r in rows} == {item.info["id"] for item in evaluate.test_items()}  # every item of both test sets
+    assert {r["id"] for r in rows} == {item.info["id"] for item in evaluate.all_test_items()}  # every item of both test sets
     assert int(train.read_metrics(CHECKPOINTS / path.stem)[-1]["step"]) == step  # the curves end where the weights were saved
 
 

@@ -12,7 +12,7 @@ truncated tail of a simulated RIR does not bias the way a full 60 dB fit does. I
 the response as the microphone receives it: with a talker close to the microphone (a DRR above
 about 5 dB) the direct path and the first reflections hold most of the energy and the decay
 curve's -5..-35 dB span falls early, so the label reads shorter than the room's (a room asked
-for 0.4 s read 0.10 s at 0.1 m); it measures how long the reverberation is *heard*, and
+for 0.4 s read 0.10 s at a DRR of 11.6 dB); it measures how long the reverberation is *heard*, and
 ``rt60_target`` keeps what the walls were chosen for. (Measured after the direct path instead,
 the hybrid simulator's decay has two slopes, strong image-source reflections and a weak
 ray-traced tail, and T30 becomes erratic: 3.5 s for a room asked for 0.7 s.) Each RIR is
