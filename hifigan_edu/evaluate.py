@@ -116,7 +116,8 @@ def select(ids: list[str] | None = None) -> list[simulate.TestItem]:
     known = {item.info["id"] for item in items}
     unknown = [i for i in ids if i not in known]
     if unknown:
-        ranges = [f"{sets[0].info['id']} to {sets[-1].info['id']}" for sets in map(simulate.load_testset, simulate.REGIMES)]
+        sets = [[i.info["id"] for i in items if i.info["set"] == name] for name in simulate.REGIMES]  # not read again
+        ranges = [f"{of_set[0]} to {of_set[-1]}" for of_set in sets if of_set]
         raise ValueError(f"no test item {', '.join(unknown)}; the ids run from {' and from '.join(ranges)}")
     return [item for item in items if item.info["id"] in ids]
 
