@@ -74,9 +74,9 @@ def test_each_stage_optimises_what_the_paper_says(tiny_config, postnet_trains_wa
 def test_stage_at():
     c = config.load("ci")
     assert train.stage_at(c, 0) == ("wavenet", 0)
-    assert train.stage_at(c, 150) == ("postnet", 0)
-    assert train.stage_at(c, 201) == ("adversarial", 1)
-    assert train.stage_at(c, 250) == ("done", 0)
+    assert train.stage_at(c, 400) == ("postnet", 0)
+    assert train.stage_at(c, 451) == ("adversarial", 1)
+    assert train.stage_at(c, 500) == ("done", 0)
 
 
 @pytest.mark.parametrize(
