@@ -75,6 +75,18 @@ def data_build(args: argparse.Namespace) -> None:
     print(json.dumps(corpus.summary(out), indent=2))
 
 
+def data_recorded(args: argparse.Namespace) -> None:
+    start = time.perf_counter()
+    try:
+        out = corpus.build_recorded(args.seconds, seed=args.seed, overwrite=args.overwrite)
+    except (FileExistsError, FileNotFoundError) as err:
+        sys.exit(f"error: {err}")
+    s = corpus.summary(out)
+    print(f"the starter corpus with {len(corpus.RECORDED)} recorded training voices, built in {time.perf_counter() - start:.0f} s: {out}")
+    print(json.dumps({k: s[k] for k in ("voices", "female", "male", "minutes", "size_mb")}, indent=2))
+    print(f"train on it: python -m hifigan_edu train --config cpu --set data.corpus={out.name}")
+
+
 def data_import(args: argparse.Namespace) -> None:
     out = Path(args.out).expanduser().resolve() if args.out else corpus.DATA_DIR / args.corpus
     start = time.perf_counter()
@@ -207,6 +219,13 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--workers", type=int, default=2, help="processes converting files (default 2)")
     p.add_argument("--overwrite", action="store_true", help="replace an earlier import in --out")
     p.set_defaults(func=data_import)
+
+    p = data_commands.add_parser("recorded", help="the starter corpus plus two recorded training voices from Debian's Asterisk prompts (data/recorded)")
+    p.add_argument("--seconds", type=number(float, 1, "a finite number of seconds >= 1"), default=60.0,
+                   help="speech per recorded voice (default 60)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--overwrite", action="store_true", help="replace an earlier build")
+    p.set_defaults(func=data_recorded)
 
     p = data_commands.add_parser("info", help="summarise a corpus and verify its checksums (the starter's with the test sets)")
     p.add_argument("--corpus", default="starter", help="a folder name under data/ (starter, full, daps, ...) or an absolute path, as data.corpus names it")

@@ -162,3 +162,30 @@ def test_adding_voices_changes_no_reading_list_of_the_first_edition(monkeypatch)
     assert set(corpus.read_sentences()[: corpus.FIRST_SENTENCES]) == {s for lines in first for s in lines}
     later = {s for lines in lists[corpus.FIRST_EDITION :] for s in lines}
     assert later == set(corpus.read_sentences()[corpus.FIRST_SENTENCES :])
+
+
+def test_the_recorded_corpus_adds_two_real_training_voices_to_the_starter(rows, tmp_path):
+    if not shutil.which("ffmpeg") or not all((corpus.ASTERISK_SOUNDS / str(v.spec)).is_dir() for v in corpus.RECORDED):
+        pytest.skip("ffmpeg or the asterisk-core-sounds-{fr,it}-g722 packages are not installed here")
+    out = corpus.build_recorded(3.0, out=tmp_path / "recorded")
+    added = corpus.utterances(out)[len(rows):]
+    assert corpus.utterances(out)[: len(rows)] == rows and corpus.verify(out) == []
+    licences = (DIR.parent / "LICENSES.md").read_text()
+    for voice in corpus.RECORDED:
+        mine = [r for r in added if r["speaker"] == voice.speaker]
+        durations = [float(r["duration_s"]) for r in mine]
+        assert sum(durations[:-1]) < 3.0 <= sum(durations)  # stopped once it had enough
+        assert {(r["split"], r["engine"], r["gender"]) for r in mine} == {("train", "recording", voice.gender)}
+        assert f"`recorded/speech/{voice.speaker}`" in licences and all(r["licence"] == voice.licence for r in mine)
+        x = load(out / mine[0]["path"])
+        assert 20 * np.log10(np.sqrt(np.mean(x**2))) == pytest.approx(corpus.TARGET_DBFS, abs=0.5)
+    assert len({r["text"] for r in corpus.utterances(out)}) == len(rows) + len(added)
+    with pytest.raises(FileExistsError, match="--overwrite"):
+        corpus.build_recorded(3.0, out=out)
+
+
+def test_the_recorded_corpus_names_the_package_it_misses(monkeypatch, tmp_path):
+    monkeypatch.setattr(corpus, "ASTERISK_SOUNDS", tmp_path)
+    with pytest.raises(FileNotFoundError, match="apt-get install asterisk-core-sounds-fr-g722"):
+        corpus.build_recorded(3.0, out=tmp_path / "recorded")
+    assert not (tmp_path / "recorded").exists()

@@ -6,7 +6,9 @@ No speech corpus can be downloaded here, so the course synthesises a multi-speak
 corpus offline with the text-to-speech engines that install from Debian and PyPI, and says
 plainly what it is: **synthetic speech**, with the narrow pitch range and tidy prosody of TTS.
 A separate **real-speech test split** (Allison Smith's recorded Asterisk prompts, CC-BY-SA-3.0)
-is never trained on; it shows the synthetic-to-real gap.
+is never trained on; it shows the synthetic-to-real gap. Two more recorded voices of the same
+prompts (:data:`RECORDED`, in French and Italian) can join the training split in a corpus built
+beside the starter one (:func:`build_recorded`).
 
 Voices (see :data:`VOICES`; each is one speaker, and splits are speaker-disjoint):
 
@@ -40,7 +42,7 @@ import subprocess
 import tempfile
 import warnings
 from concurrent.futures import ProcessPoolExecutor
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -57,7 +59,8 @@ DATA_DIR = Path(__file__).resolve().parents[2] / "data"
 STARTER_DIR = DATA_DIR / "starter"
 SENTENCES_FILE = DATA_DIR / "text" / "sentences.txt"
 FORTUNES_DIR = Path("/usr/share/games/fortunes")
-ASTERISK_DIR = Path("/usr/share/asterisk/sounds/en_US_f_Allison")
+ASTERISK_SOUNDS = Path("/usr/share/asterisk/sounds")  # Debian's asterisk-core-sounds-*-g722 packages
+ASTERISK_DIR = ASTERISK_SOUNDS / "en_US_f_Allison"
 NOT_SPEECH = {"tt-monkeys", "beep", "beeperr", "ascending-2tone", "descending-2tone"}  # prompts that are not speech
 TARGET_DBFS = -25.0  # speech level after normalisation (RMS of the trimmed utterance)
 MANIFEST_FIELDS = (
@@ -71,6 +74,10 @@ RHVOICE_LICENCE = "RHVoice and its English voices: LGPL-2.1+ (see data/LICENSES.
 PICO_LICENCE = "SVOX Pico: Apache-2.0, redistributable (see data/LICENSES.md)"
 MBROLA_LICENCE = "MBROLA diphone databases: free for non-commercial use and distribution (see data/LICENSES.md)"
 ALLISON_LICENCE = "Asterisk core sounds, Allison Smith: CC-BY-SA-3.0 (see data/LICENSES.md)"
+RECORDING_LICENCES = {  # Asterisk folder -> licence of the recorded training voices
+    "fr_CA_f_June": "Asterisk core sounds (French, Canada), June Wallack: CC-BY-SA-3.0 (see data/LICENSES.md)",
+    "it_IT_m_Carlo": "Asterisk core sounds (Italian), Carlo Flora: CC-BY-SA-3.0 (see data/LICENSES.md)",
+}
 
 
 @dataclass(frozen=True)
@@ -89,6 +96,8 @@ class Voice:
 
     @property
     def licence(self) -> str:
+        if self.engine == "recording":
+            return RECORDING_LICENCES[str(self.spec)]
         return {"flite": FLITE_LICENCE, "festival": FESTIVAL_LICENCE, "kokoro": KOKORO_LICENCE,
                 "rhvoice": RHVOICE_LICENCE, "pico": PICO_LICENCE, "mbrola": MBROLA_LICENCE}[self.engine]  # fmt: skip
 
@@ -125,6 +134,17 @@ VOICES: tuple[Voice, ...] = (
     Voice("mbrola-us3", "M", "mbrola", "train", "mb-us3"),
     Voice("mbrola-en1", "M", "mbrola", "train", "mb-en1"),
 )
+# Real recorded voices for training (``spec``: their folder under ASTERISK_SOUNDS, the Debian
+# package asterisk-core-sounds-<language>-g722): prompts of two professional speakers in French
+# (Canada) and Italian. They are not in the committed starter corpus, which keeps the course's
+# 15 MB: `data recorded` builds the starter corpus with them added (RECORDED_DIR), for training runs
+# that ask whether real speakers carry over to Allison, the real-speech test voice, better than
+# synthetic ones (`train --set data.corpus=recorded`).
+RECORDED: tuple[Voice, ...] = (
+    Voice("asterisk-june", "F", "recording", "train", "fr_CA_f_June"),
+    Voice("asterisk-carlo", "M", "recording", "train", "it_IT_m_Carlo"),
+)
+RECORDED_DIR = DATA_DIR / "recorded"
 FIRST_EDITION = 13  # VOICES[:13] read the first FIRST_SENTENCES sentences, the voices after them the rest
 FIRST_SENTENCES = 3000
 
@@ -391,28 +411,66 @@ def decode_g722(path: Path) -> np.ndarray:
     return _run_to_wav(["ffmpeg", "-nostdin", "-loglevel", "error", "-f", "g722", "-i", str(path), "{wav}"], "")
 
 
-def build_real(out_dir: Path, n: int | None, seed: int = 0, source_dir: Path = ASTERISK_DIR) -> list[dict[str, object]]:
-    """Copy ``n`` (``None``: all) real recorded prompts (>= 1.5 s) into ``out_dir/real``, normalised, with ``real_manifest.csv``.
+def prompts(source_dir: Path, seed: int = 0) -> Iterator[tuple[str, np.ndarray]]:
+    """(name, normalised (T,) audio) of an Asterisk voice's spoken prompts of 1.5 s or more, in a
+    seeded order; ``source_dir`` is its folder (only its top level: the digits and letters below are too short).
 
-    The real-speech split is for testing only; its text is the prompt's file name.
+    Raises:
+        FileNotFoundError: no prompts there (the message names the Debian package).
     """
     files = sorted(f for f in source_dir.glob("*.g722") if f.stem not in NOT_SPEECH) if source_dir.is_dir() else []
     if not files:
-        raise FileNotFoundError(f"no .g722 prompts in {source_dir}: apt-get install asterisk-core-sounds-en-g722")
-    order = np.random.default_rng(seed).permutation(len(files))
-    rows: list[dict[str, object]] = []
-    for i in tqdm(order, desc="real speech", unit="file"):
-        if n is not None and len(rows) == n:
-            break
+        language = source_dir.name.split("_")[0]
+        raise FileNotFoundError(f"no .g722 prompts in {source_dir}: apt-get install asterisk-core-sounds-{language}-g722")
+    for i in np.random.default_rng(seed).permutation(len(files)):
         x = normalize(decode_g722(files[i]))
-        if len(x) < 1.5 * SAMPLE_RATE:
-            continue
-        rows.append(write_utterance(out_dir, Path("real") / f"allison-{files[i].stem}.flac", x,
-                                    utterance_id=f"allison-{files[i].stem}", speaker="allison", gender="F",
-                                    engine="recording", split="real", licence=ALLISON_LICENCE,
-                                    text=files[i].stem.replace("-", " ")))  # fmt: skip
+        if len(x) >= 1.5 * SAMPLE_RATE:
+            yield files[i].stem, x
+
+
+def build_real(out_dir: Path, n: int | None, seed: int = 0) -> list[dict[str, object]]:
+    """Copy ``n`` (``None``: all) of Allison's recorded prompts (>= 1.5 s) into ``out_dir/real``, normalised, with ``real_manifest.csv``.
+
+    The real-speech split is for testing only; its text is the prompt's file name.
+    """
+    rows: list[dict[str, object]] = []
+    for name, x in tqdm(prompts(ASTERISK_DIR, seed), desc="real speech", unit="file"):
+        rows.append(write_utterance(out_dir, Path("real") / f"allison-{name}.flac", x, utterance_id=f"allison-{name}",
+                                    speaker="allison", gender="F", engine="recording", split="real",
+                                    licence=ALLISON_LICENCE, text=name.replace("-", " ")))  # fmt: skip
+        if len(rows) == n:
+            break
     write_manifest(out_dir / "real_manifest.csv", rows, MANIFEST_FIELDS)
     return rows
+
+
+def build_recorded(seconds: float = 60.0, seed: int = 0, overwrite: bool = False, out: Path = RECORDED_DIR) -> Path:
+    """The starter corpus with :data:`RECORDED`'s voices added to its training split, into ``out``:
+    each reads its prompts in a seeded order until it has spoken ``seconds``; their text is the
+    prompt's name and language. Built in a hidden sibling folder and moved into place at the end.
+
+    Raises:
+        FileExistsError: ``out`` exists and ``overwrite`` is false.
+        FileNotFoundError: ffmpeg or a voice's Debian package is missing (the message names it).
+    """
+    if out.exists() and not overwrite:
+        raise FileExistsError(f"{out} exists; pass --overwrite to rebuild it (the old copy is replaced at the end).")
+    with atomic_dir(out) as partial:
+        shutil.copytree(STARTER_DIR, partial, dirs_exist_ok=True)
+        rows: list[dict[str, object]] = [*utterances(partial)]
+        for voice in RECORDED:
+            spoken = 0.0
+            for name, x in prompts(ASTERISK_SOUNDS / str(voice.spec), seed):
+                utt_id = f"{voice.speaker}-{name}"
+                rows.append(write_utterance(partial, Path("speech") / voice.speaker / f"{utt_id}.flac", x,
+                                            utterance_id=utt_id, speaker=voice.speaker, gender=voice.gender,
+                                            engine=voice.engine, split=voice.split, licence=voice.licence,
+                                            text=f"{name.replace('-', ' ')} ({str(voice.spec)[:5]})"))  # fmt: skip
+                spoken += len(x) / SAMPLE_RATE
+                if spoken >= seconds:
+                    break
+        write_manifest(partial / "manifest.csv", rows, MANIFEST_FIELDS)
+    return out
 
 
 def babble_script(spoken: set[str]) -> dict[str, dict[str, list[str]]]:
