@@ -42,6 +42,8 @@ def main() -> None:
     print(f"{model.label}: model minus system, mean [95 % interval], items ahead of n")
     for regime in simulate.REGIMES:
         for source in ("synthetic", "real"):
+            if not any(r["system"] == model.label and evaluate.in_groups(r, (regime, source)) for r in rows):
+                continue  # `evaluate --items` left them out
             print(f"\n{regime} set, {source} speech")
             for ref in REFERENCES:
                 cells = [evaluate.margin(rows, model.label, ref, m, (regime, source)) for m in METRICS]
