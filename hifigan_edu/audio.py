@@ -112,6 +112,11 @@ def rms(x: np.ndarray) -> float:
     return float(np.sqrt(np.mean(np.square(x, dtype=np.float64))))
 
 
+def level_db(y: np.ndarray, reference: np.ndarray) -> float:
+    """How much louder (dB, by RMS) the (T,) array ``y`` is than the (T',) array ``reference``."""
+    return float(20.0 * np.log10(rms(y) / rms(reference)))
+
+
 def db(power_ratio: float) -> float:
     """10 log10 of a power ratio."""
     return float(10.0 * np.log10(power_ratio))

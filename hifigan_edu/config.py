@@ -112,8 +112,10 @@ class DataConfig:
     # The speech the pairs are cut from: a folder under data/ (or an absolute path) with a manifest.csv
     # in the starter corpus's format: "starter" (committed, 8 min of training speech), "full"
     # (`data build --preset full`, 5 min per voice) or a real corpus that `data import` converted
-    # ("daps", "vctk"; the paper trains on DAPS). Every shipped config uses "starter", the corpus
-    # the course ships; a paper-scale run should use a larger one (README, "Training on more speech").
+    # ("daps", "vctk"; the paper trains on DAPS). The shipped configs use "starter", the corpus the
+    # course ships, except `cpu` and `hifigan2-cpu`: they train on "recorded" (`data recorded`: the
+    # starter's voices and two real speakers, the probes' best recipe, docs/benchmarks.md). A
+    # paper-scale run should use a larger one (README, "Training on more speech").
     corpus: str = "starter"
     segment_s: float = 2.0
     batch_size: int = 8  # not given in the paper

@@ -16,8 +16,10 @@ test sets (``hifigan_edu.data.simulate``: the **main** set, in HiFi-GAN's regime
 **hard** set) and averaged per set and condition: its SNR and measured-RT60 bins, and in the hard
 set the hardest conditions, where HiFi-GAN-2 claims its gain (SNR <= 5 dB or RT60 >= 0.8 s). LTCD, the
 long-term cepstral distance of ``hifigan_edu.hifigan2`` (notebook 08), measures how far the
-enhanced voice's average timbre is from the clean one's. DNSMOS (``speechmos``, non-intrusive) is
-computed on the real-speech items.
+enhanced voice's average timbre is from the clean one's. ``level`` is how much louder (dB, by RMS)
+the output is than the clean target: 0 is right, and a generator that learned only to turn its input
+down shows it as a negative level however its other scores read. DNSMOS (``speechmos``,
+non-intrusive) is computed on the real-speech items.
 """
 
 from __future__ import annotations
@@ -29,11 +31,11 @@ from pathlib import Path
 import numpy as np
 from tqdm.auto import tqdm
 
-from hifigan_edu.audio import SAMPLE_RATE, si_sdr
+from hifigan_edu.audio import SAMPLE_RATE, level_db, si_sdr
 from hifigan_edu.data import simulate
 
 System = Callable[[np.ndarray], np.ndarray]
-METRICS = ("PESQ-WB", "STOI", "ESTOI", "SI-SDR", "LTCD")
+METRICS = ("PESQ-WB", "STOI", "ESTOI", "SI-SDR", "LTCD", "level")  # evaluations written before "level" lack it
 HARD = "hard (SNR <= 5 dB or RT60 >= 0.8 s)"
 SNR_GROUP, RT60_GROUP = "SNR {:g}..{:g} dB", "RT60 {:g}..{:g} s"  # the names of a bin's group
 
@@ -67,7 +69,7 @@ def baselines() -> dict[str, System]:
 
 
 def intrusive(estimate: np.ndarray, clean: np.ndarray) -> dict[str, float]:
-    """PESQ (wide band), STOI, ESTOI, SI-SDR and LTCD of (T,) ``estimate`` against (T,) ``clean``."""
+    """PESQ (wide band), STOI, ESTOI, SI-SDR, LTCD and the level (dB) of (T,) ``estimate`` against (T,) ``clean``."""
     from pesq import pesq
     from pystoi import stoi
 
@@ -79,6 +81,7 @@ def intrusive(estimate: np.ndarray, clean: np.ndarray) -> dict[str, float]:
         "ESTOI": float(stoi(clean, estimate, SAMPLE_RATE, extended=True)),
         "SI-SDR": si_sdr(estimate, clean),
         "LTCD": long_term_cepstral_distance(estimate, clean),
+        "level": level_db(estimate, clean),
     }
 
 
@@ -143,11 +146,12 @@ def in_groups(row: dict[str, object], groups: tuple[str, ...]) -> bool:
 
 
 def summarise(rows: list[dict[str, object]], *groups: str) -> dict[str, dict[str, float]]:
-    """{system: {metric: mean}} over the rows in all of ``groups`` (all rows if none); DNSMOS over the rows that have it."""
+    """{system: {metric: mean}} over the rows in all of ``groups`` (all rows if none); DNSMOS over the rows
+    that have it, and each metric only if the rows have it (an evaluation written before it existed)."""
     out: dict[str, dict[str, float]] = {}
     for system in dict.fromkeys(r["system"] for r in rows):
         chosen = [r for r in rows if r["system"] == system and in_groups(r, groups)]
-        means = {m: float(np.mean([float(r[m]) for r in chosen])) for m in METRICS if chosen}
+        means = {m: float(np.mean([float(r[m]) for r in chosen])) for m in METRICS if chosen and chosen[0].get(m, "") != ""}
         scored = [float(r["DNSMOS"]) for r in chosen if r.get("DNSMOS") not in ("", None)]
         if scored:
             means["DNSMOS"] = float(np.mean(scored))

@@ -23,12 +23,8 @@ import numpy as np
 import torch
 
 from hifigan_edu import enhance, evaluate, hifigan, runtime, train
+from hifigan_edu.audio import level_db
 from hifigan_edu.data import simulate
-
-
-def level_db(y: np.ndarray, target: np.ndarray) -> float:
-    """How much louder (dB) ``y`` is than ``target`` (RMS)."""
-    return float(20 * np.log10(np.sqrt(np.mean(y**2)) / np.sqrt(np.mean(target**2))))
 
 
 def main() -> None:

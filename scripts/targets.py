@@ -4,8 +4,8 @@
 every test item; this script reads that ``DIR/evaluation.csv`` and prints, for each test set (main,
 hard) and source (synthetic, real speech), the generator minus the input, WPE and WPE + gating on
 PESQ-WB, STOI and SI-SDR, paired by item (mean, 95 % bootstrap interval, items ahead: what
-``evaluate.margin`` computes), then runs the generator again on every item for its output level
-against the clean target's (median over the items, dB; issue 37 asks for it within 1 dB):
+``evaluate.margin`` computes), and the generator's output level against the clean target's (the
+median over the items of evaluate's ``level`` column, dB; the targets ask for it within 1 dB):
 
     python -m hifigan_edu evaluate --checkpoint data/checkpoints/long-run/generator.pt --out results/long-run
     python scripts/targets.py data/checkpoints/long-run/generator.pt results/long-run
@@ -18,8 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from hifigan_edu import enhance, evaluate, runtime
-from hifigan_edu.audio import rms
+from hifigan_edu import enhance, evaluate
 from hifigan_edu.data import simulate
 
 REFERENCES = ("degraded", "WPE", "WPE + gating")
@@ -31,7 +30,6 @@ def main() -> None:
     parser.add_argument("checkpoint", type=Path, help="the generator.pt that `evaluate` scored")
     parser.add_argument("evaluation", type=Path, help="the --out folder of that `evaluate` (its evaluation.csv)")
     args = parser.parse_args()
-    runtime.set_threads()
     table = args.evaluation / "evaluation.csv"
     if not table.is_file():
         raise SystemExit(f"error: no {table}: run `python -m hifigan_edu evaluate --checkpoint {args.checkpoint} --out {args.evaluation}` first")
@@ -39,6 +37,8 @@ def main() -> None:
     rows = evaluate.read(table)
     if not any(r["system"] == model.label for r in rows):
         raise SystemExit(f"error: {table} has no rows of {model.label}; evaluate this checkpoint into it first")
+    if rows[0].get("level", "") == "":
+        raise SystemExit(f"error: {table} has no level column (an older evaluate wrote it); evaluate the checkpoint again")
     print(f"{model.label}: model minus system, mean [95 % interval], items ahead of n")
     for regime in simulate.REGIMES:
         for source in ("synthetic", "real"):
@@ -49,8 +49,7 @@ def main() -> None:
                 cells = [evaluate.margin(rows, model.label, ref, m, (regime, source)) for m in METRICS]
                 print(f"  - {ref:13s}" + "".join(f"  {m} {c['mean']:+.3f} [{c['low']:+.3f}, {c['high']:+.3f}] {c['ahead']}/{c['n']}"
                                                 for m, c in zip(METRICS, cells)))  # fmt: skip
-            items = simulate.load_testset(regime, source=source)
-            level = [20 * np.log10(rms(model(i.degraded)) / rms(i.clean)) for i in items]
+            level = [float(r["level"]) for r in rows if r["system"] == model.label and evaluate.in_groups(r, (regime, source))]
             print(f"  output level against the target's: median {np.median(level):+.2f} dB (range {min(level):+.2f} to {max(level):+.2f})")
 
 

@@ -189,3 +189,10 @@ def test_the_recorded_corpus_names_the_package_it_misses(monkeypatch, tmp_path):
     with pytest.raises(FileNotFoundError, match="apt-get install asterisk-core-sounds-fr-g722"):
         corpus.build_recorded(3.0, out=tmp_path / "recorded")
     assert not (tmp_path / "recorded").exists()
+
+
+def test_a_missing_recorded_corpus_says_how_to_build_it(monkeypatch, tmp_path):
+    monkeypatch.setattr(corpus, "DATA_DIR", tmp_path)
+    monkeypatch.setattr(corpus, "RECORDED_DIR", tmp_path / "recorded")
+    with pytest.raises(FileNotFoundError, match=r"`python -m hifigan_edu data recorded` \(needs `apt-get install ffmpeg asterisk-core-sounds-fr-g722"):
+        corpus.resolve("recorded")

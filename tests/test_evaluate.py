@@ -28,7 +28,9 @@ def test_clean_speech_scores_at_the_top_of_every_scale(items):
     assert m["PESQ-WB"] > 4.5 and m["STOI"] > 0.99 and m["ESTOI"] > 0.99 and m["SI-SDR"] > 60 and m["LTCD"] < 0.01
     noisy = evaluate.intrusive(items[0].degraded, clean)
     assert noisy["PESQ-WB"] < m["PESQ-WB"] and noisy["SI-SDR"] < 30 and noisy["LTCD"] > 0.1
-    assert evaluate.intrusive(0.3 * clean, clean)["LTCD"] < 0.01  # a level change is not a change of voice
+    quieter = evaluate.intrusive(0.3 * clean, clean)
+    assert quieter["LTCD"] < 0.01  # a level change is not a change of voice
+    assert quieter["level"] == pytest.approx(20 * np.log10(0.3), abs=1e-4) and abs(m["level"]) < 1e-3  # but it is one of level
 
 
 def test_baselines_keep_the_length_and_change_the_signal(items):
@@ -58,6 +60,10 @@ def test_evaluate_and_tables(items, tmp_path):
     assert len(evaluate.read(csv_path)) == 4
     text = md_path.read_text()
     assert "**main set, synthetic speech** (1 test items)" in text and "| gain |" in text and "**main set: STOI per condition**" in text
+    level = {(r["id"], r["system"]): r["level"] for r in rows}
+    assert [level[i, "gain"] - level[i, "degraded"] for i, _ in level] == pytest.approx([20 * np.log10(0.5)] * 4, abs=1e-4)
+    old = [{k: v for k, v in r.items() if k != "level"} for r in evaluate.read(csv_path)]  # written before the column existed
+    assert "level" not in evaluate.summarise(old)["gain"] and "| level |" not in evaluate.markdown(old)
     assert "**main set: margins on the target metrics**" in text and "| gain | PESQ-WB |" in text and "| gain | SI-SDR |" in text
     assert "hard set" not in text
     hard = [simulate.load_testset("hard", source=s)[0] for s in ("synthetic", "real")]

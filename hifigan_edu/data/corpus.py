@@ -311,6 +311,9 @@ def resolve(name: str) -> Path:
         return folder
     if name in PRESETS:
         how = f"build it with `python -m hifigan_edu data build --preset {name}` (needs the TTS engines, README)"
+    elif folder == RECORDED_DIR:
+        packages = " ".join(f"asterisk-core-sounds-{v.spec.split('_')[0]}-g722" for v in RECORDED)
+        how = f"build it in seconds with `python -m hifigan_edu data recorded` (needs `apt-get install ffmpeg {packages}`)"
     else:
         how = (f"convert a real corpus into it with `python -m hifigan_edu data import {{daps,vctk}} ROOT --out {folder}` "
                "(without --out it writes data/daps or data/vctk)")  # fmt: skip
