@@ -11,7 +11,7 @@ help:
 	@echo "make test    - create the environment (if needed) and run pytest + nbval on the notebooks"
 	@echo "make record  - re-execute the notebooks in place (ci profile) to record their outputs"
 	@echo "make lab     - open the course in JupyterLab"
-	@echo "make data    - rebuild the starter corpus and test set (needs the TTS engines, see README)"
+	@echo "make data    - rebuild the starter corpus and test set (needs the TTS engines, see docs/data.md)"
 
 env: $(VENV)/.installed
 

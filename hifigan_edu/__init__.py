@@ -1,4 +1,4 @@
-"""hifigan-edu: the package the course's notebooks stand on (``README.md`` maps its modules to them).
+"""hifigan-edu: the package the course's notebooks stand on (``docs/course.md`` maps its modules to them).
 
 Importing it turns off ONNX Runtime's telemetry (``ORT_DISABLE_TELEMETRY=1``) before anything can
 load ``onnxruntime``: DNSMOS (``hifigan_edu.evaluate``, notebooks 07 and 08) and the Kokoro TTS

@@ -196,7 +196,7 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--overwrite", action="store_true")
     p.set_defaults(func=data_sentences)
 
-    p = data_commands.add_parser("build", help="synthesise a corpus (needs the TTS engines; see README)")
+    p = data_commands.add_parser("build", help="synthesise a corpus (needs the TTS engines; see docs/data.md)")
     p.add_argument("--preset", choices=sorted(corpus.PRESETS), default="starter")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--workers", type=int, default=2)

@@ -115,7 +115,7 @@ class DataConfig:
     # ("daps", "vctk"; the paper trains on DAPS). The shipped configs use "starter", the corpus the
     # course ships, except `cpu` and `hifigan2-cpu`: they train on "recorded" (`data recorded`: the
     # starter's voices and two real speakers, the probes' best recipe, docs/benchmarks.md). A
-    # paper-scale run should use a larger one (README, "Training on more speech").
+    # paper-scale run should use a larger one (docs/data.md, "Training on more speech").
     corpus: str = "starter"
     segment_s: float = 2.0
     batch_size: int = 8  # not given in the paper

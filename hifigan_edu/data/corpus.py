@@ -310,7 +310,7 @@ def resolve(name: str) -> Path:
     if (folder / "manifest.csv").is_file():
         return folder
     if name in PRESETS:
-        how = f"build it with `python -m hifigan_edu data build --preset {name}` (needs the TTS engines, README)"
+        how = f"build it with `python -m hifigan_edu data build --preset {name}` (needs the TTS engines, docs/data.md)"
     elif folder == RECORDED_DIR:
         packages = " ".join(f"asterisk-core-sounds-{v.spec.split('_')[0]}-g722" for v in RECORDED)
         how = f"build it in seconds with `python -m hifigan_edu data recorded` (needs `apt-get install ffmpeg {packages}`)"
