@@ -75,23 +75,12 @@ class NonFiniteLoss(RuntimeError):
 
 
 def discriminator_step(G: hifigan.Generator, D: hifigan.Discriminators, degraded: Tensor, clean: Tensor,
-                       opt: torch.optim.Optimizer, kind: str, autocast=nullcontext, one_batch: bool = True) -> float:  # fmt: skip
-    """One discriminator update on (B, 1, T) audio: clean is real, the detached postnet output is fake.
-
-    With ``one_batch`` real and fake go through the discriminators as one batch of 2B: the same
-    numbers as two calls (no layer mixes examples) in half the calls, which on a CPU are short of
-    work in the discriminators' deep, strided layers (``scripts/gpu_check.py --compare`` times the
-    two calls as its baseline)."""
+                       opt: torch.optim.Optimizer, kind: str, autocast=nullcontext) -> float:  # fmt: skip
+    """One discriminator update on (B, 1, T) audio: clean is real, the detached postnet output is fake."""
     with torch.no_grad(), autocast():
         _, enhanced = G(degraded)
     with autocast():
-        if one_batch:
-            n = len(clean)
-            scores = [score for score, _ in D(torch.cat([clean, enhanced.float()]))]
-            real, fake = [(s[:n], []) for s in scores], [(s[n:], []) for s in scores]
-        else:
-            real, fake = D(clean), D(enhanced)
-        loss = hifigan.discriminator_loss(real, fake, kind)
+        loss = hifigan.discriminator_loss(D(clean), D(enhanced.detach()), kind)
     check_finite({"discriminator": loss})
     opt.zero_grad(set_to_none=True)
     loss.backward()

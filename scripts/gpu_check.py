@@ -16,10 +16,9 @@ pyroomacoustics, so the pairs are made on a CPU machine first and carried along:
 with a value changed as ``train --set`` does: which precision a long run should use, in seconds.
 
 ``--compare`` times, side by side in one run on one device, today's path (fp32 eager, glibc's
-default allocator, PyTorch's own backward for the postnet's convolutions, real and fake audio
-judged in two calls of the discriminators) against fp32 and bf16
+default allocator, PyTorch's own backward for the postnet's convolutions) against fp32 and bf16
 with the allocator that keeps freed memory (``runtime.keep_freed_memory``) and the postnet's
-faster backward (``nn.SameConv1d``), judging real and fake in one batch; bf16 is autocast where the device computes in bf16, on a GPU
+faster backward (``nn.SameConv1d``); bf16 is autocast where the device computes in bf16, on a GPU
 with ``data.degrade_on_device``, plus the ``--set`` values (e.g. ``train.compile=true``). Each
 path runs in a fresh process, on pairs that ``train.batches`` simulates with the config's loader
 workers, as training does (so it needs the data tools: on the GPU machine, the wheels
@@ -68,11 +67,10 @@ def prepare(path: Path, count: int, config: cfg.Config) -> None:
 
 
 def time_stages(config: cfg.Config, device: torch.device, stages: list[str], steps: int,
-                next_batch: Callable[[], tuple[torch.Tensor, torch.Tensor]], one_batch: bool = True) -> list[dict[str, float]]:  # fmt: skip
+                next_batch: Callable[[], tuple[torch.Tensor, torch.Tensor]]) -> list[dict[str, float]]:  # fmt: skip
     """Train a fresh generator (seed 0) through ``stages``, 3 warm-up then ``steps`` timed generator steps each
-    (the real updates of ``hifigan_edu.train``; ``one_batch`` as ``train.discriminator_step`` takes it); per
-    stage: steps/s, audio s/s (every batch a step uses), the share of the time spent waiting for batches,
-    peak memory (GiB, CUDA only)."""
+    (the real updates of ``hifigan_edu.train``); per stage: steps/s, audio s/s (every batch a step uses),
+    the share of the time spent waiting for batches, peak memory (GiB, CUDA only)."""
     torch.manual_seed(0)
     G, D = (m.to(device) for m in hifigan.build(config))
     if config.train.compile:
@@ -98,7 +96,7 @@ def time_stages(config: cfg.Config, device: torch.device, stages: list[str], ste
                     torch.cuda.reset_peak_memory_stats()
                 start, waited = time.perf_counter(), 0.0
             for _ in range(d_steps):
-                train.discriminator_step(G, D, *batch(), objects["d_opt"], config.loss.adversarial, autocast, one_batch)
+                train.discriminator_step(G, D, *batch(), objects["d_opt"], config.loss.adversarial, autocast)
             train.generator_step(G, D, *batch(), objects["g_opt"], stage, config.loss, autocast)
         if device.type == "cuda":
             torch.cuda.synchronize()
@@ -113,8 +111,7 @@ PATHS = {  # today's path, then the config values and allocator each faster path
     "today": (["train.precision=fp32", "train.compile=false"], "0"),
     "fp32": (["train.precision=fp32", "train.compile=false"], "1"),
     "bf16": (["train.precision=bf16"], "1"),
-}  # today's path also gives the postnet PyTorch's own convolution backward (hifigan_edu.nn.SameConv1d), and
-#    judges real and fake audio in two calls of the discriminators (train.discriminator_step's one_batch=False)
+}  # today's path also gives the postnet PyTorch's own convolution backward (hifigan_edu.nn.SameConv1d)
 
 
 def compare(args: argparse.Namespace) -> None:
@@ -152,7 +149,7 @@ def time_path(path: str, config: cfg.Config, device: torch.device, stages: list[
     """One path of :func:`compare`, in its own process: prints its results as one line of JSON."""
     hnn.SameConv1d.forward_backward = path != "today"
     data = train.batches(config, 0, device)
-    results = time_stages(config, device, stages, steps, lambda: next(data), one_batch=path != "today")
+    results = time_stages(config, device, stages, steps, lambda: next(data))
     precision = train.precision_on(config, device) + (" + compile" if config.train.compile else "")
     print(json.dumps([r | {"precision": precision, "memory": None if math.isnan(r["memory"]) else r["memory"]} for r in results]))
 

@@ -1,6 +1,5 @@
 """The trainer: two separate passes, exact resume, NaN stop, no overwriting, atomic checkpoints."""
 
-import copy
 import dataclasses
 import itertools
 import json
@@ -31,19 +30,11 @@ def test_discriminator_step_leaves_the_generator_unchanged_and_judges_the_postne
     seen = []
     D.register_forward_pre_hook(lambda module, args: seen.append(args[0].detach().clone()))
     before_g, before_d = snapshot(G), snapshot(D)
-    fake = G(degraded)[1].detach()
-    with torch.no_grad():
-        two_calls = hifigan.discriminator_loss(D(clean), D(fake), "least_squares").item()
-    seen.clear()
     opt = torch.optim.Adam(D.parameters(), lr=1e-3)
-    loss = train.discriminator_step(G, D, degraded, clean, opt, "least_squares")
+    train.discriminator_step(G, D, degraded, clean, opt, "least_squares")
     assert same(snapshot(G), before_g) and all(p.grad is None for p in G.parameters())
     assert not same(snapshot(D), before_d)
-    assert len(seen) == 1 and torch.equal(seen[0], torch.cat([clean, fake]))  # real and the postnet output, in one batch
-    assert loss == pytest.approx(two_calls, rel=1e-5)  # as if judged one after the other
-    D2 = copy.deepcopy(D)
-    apart = train.discriminator_step(G, D2, degraded, clean, torch.optim.Adam(D2.parameters(), lr=1e-3), "least_squares", one_batch=False)
-    assert apart == pytest.approx(train.discriminator_step(G, D, degraded, clean, opt, "least_squares"), rel=1e-5)
+    assert torch.equal(seen[0], clean) and torch.equal(seen[1], G(degraded)[1].detach())  # real, then the postnet output
 
 
 def test_generator_step_leaves_the_discriminators_unchanged(tiny_config):
