@@ -184,11 +184,12 @@ def evaluate_run(args: argparse.Namespace) -> None:
     print(f"wrote {paths[0]} and {paths[1]}")
 
 
-def main(argv: list[str] | None = None) -> None:
+def build_parser() -> argparse.ArgumentParser:
+    """The command line: every subcommand, its options and the function that runs it (``func``)."""
     parser = argparse.ArgumentParser(prog="python -m hifigan_edu", description=__doc__)
     commands = parser.add_subparsers(required=True, metavar="{data,course,train,enhance,evaluate}")
     data = commands.add_parser("data", help="build or inspect the speech corpus and the test sets")
-    data_commands = data.add_subparsers(required=True, metavar="{sentences,build,testset,import,info}")
+    data_commands = data.add_subparsers(required=True, metavar="{sentences,build,recorded,testset,import,info}")
 
     p = data_commands.add_parser("sentences", help="extract the sentence list from Debian's fortunes")
     p.add_argument("--n", type=int, default=6000)
@@ -270,7 +271,11 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--overwrite", action="store_true", help="replace an earlier evaluation in --out")
     p.set_defaults(func=evaluate_run)
 
-    args = parser.parse_args(argv)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = build_parser().parse_args(argv)
     try:
         args.func(args)
     except runtime.SettingError as err:

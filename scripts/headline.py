@@ -32,11 +32,6 @@ def evaluation_of(checkpoint: Path) -> Path:
     return checkpoint.with_suffix("") / "evaluation.csv"
 
 
-def has_level(rows: list[dict[str, object]]) -> bool:
-    """Whether every row has a value in the ``level`` column (evaluations written before it have none)."""
-    return all(r.get("level") not in ("", None) for r in rows)
-
-
 def table(rows: list[dict[str, object]], model: str) -> str:
     """The markdown table of ``model`` against the references on the main set, synthetic then real speech.
 
@@ -45,7 +40,8 @@ def table(rows: list[dict[str, object]], model: str) -> str:
     """
     systems = [*REFERENCES, model]
     chosen = [r for r in rows if r["system"] in systems and evaluate.in_groups(r, (SET,))]
-    metrics = [m for m in METRICS if m != "level" or has_level(chosen)]
+    overall = evaluate.summarise(chosen, SET)  # it leaves out a column an older evaluation lacks ("level")
+    metrics = [m for m in METRICS if all(m in overall.get(s, {}) for s in systems)]
     lines = ["| system | speech (items) | " + " | ".join(METRICS[m] for m in metrics) + " |",
              "|---|---|" + "---:|" * len(metrics)]  # fmt: skip
     for source in SOURCES:

@@ -114,20 +114,10 @@ def test_every_make_target_the_readme_and_docs_name_exists():
 
 @pytest.fixture(scope="module")
 def cli() -> argparse.ArgumentParser:
-    """The parser ``python -m hifigan_edu`` builds, caught as ``main`` calls ``parse_args``."""
+    """The parser of ``python -m hifigan_edu``."""
     from hifigan_edu import __main__
 
-    class Built(Exception):
-        pass
-
-    def catch(self, *args, **kwargs):
-        raise Built(self)
-
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(argparse.ArgumentParser, "parse_args", catch)
-        with pytest.raises(Built) as built:
-            __main__.main([])
-    return built.value.args[0]
+    return __main__.build_parser()
 
 
 def subcommands(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:
