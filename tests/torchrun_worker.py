@@ -9,6 +9,7 @@ process must stop with ``NonFiniteLoss`` instead of waiting for the others.
 import sys
 
 import torch
+import torch.distributed as dist
 
 from hifigan_edu import config, hifigan, train
 
@@ -34,5 +35,8 @@ try:
             grads["discriminators"] = {n: p.grad.clone() for n, p in D.named_parameters()}
 except train.NonFiniteLoss as err:
     sys.exit(f"rank {processes.rank}: {err}")
+finally:
+    if processes.joined:  # as train() does: a process that leaves gloo's threads running may abort at exit
+        dist.destroy_process_group()
 if processes.lead:
     torch.save(grads, out)
