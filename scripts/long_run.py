@@ -6,7 +6,8 @@ and HiFi-GAN-2 with ``hifigan2-cpu`` in ``data/checkpoints/long-run-hifigan2/``.
 the run's whole resumable state (weights, both optimisers and schedules, every random generator,
 the batch counter) next to its ``metrics.csv``, its ``generator.pt`` and the curves ``curves.png``;
 git tracks them, so a fresh clone on any machine continues a run exactly (both configs train on
-the ``recorded`` corpus: ``python -m hifigan_edu data recorded`` first):
+the ``recorded`` corpus: ``python -m hifigan_edu data recorded`` first). When a stage ends, its
+generator is kept beside the run as ``generator-after-STAGE.pt`` (notebooks 07 and 08 compare them):
 
     python scripts/long_run.py --minutes 60                         # then commit data/checkpoints/long-run/
     python scripts/long_run.py --config hifigan2-cpu --minutes 60   # data/checkpoints/long-run-hifigan2/
@@ -19,8 +20,12 @@ machines and how far each got.
 from __future__ import annotations
 
 import argparse
+import shutil
 import sys
+import time
 from pathlib import Path
+
+import torch
 
 from hifigan_edu import config as cfg
 from hifigan_edu import runtime, train
@@ -38,9 +43,21 @@ def main() -> None:
     args = parser.parse_args()
     run_dir = args.run_dir or RUN_DIRS[args.config]
     runtime.set_threads()
-    resume = (run_dir / train.CHECKPOINT).exists()
+    config = cfg.load(args.config)
+    checkpoint = run_dir / train.CHECKPOINT
+    step = torch.load(checkpoint, weights_only=True)["step"] if checkpoint.exists() else 0
+    if train.stage_at(config, step)[0] == "done":
+        sys.exit(f"the run in {run_dir} has finished all its stages ({step} steps); nothing to train")
+    start = time.monotonic()
     try:
-        run = train.train(cfg.load(args.config), run_dir, resume=resume, max_minutes=args.minutes)
+        while (stage := train.stage_at(config, step))[0] != "done":  # a stage at a time, to keep each one's last generator
+            left = max(0.0, args.minutes - (time.monotonic() - start) / 60)
+            run = train.train(config, run_dir, resume=step > 0, max_steps=config.stages[stage[0]].steps - stage[1], max_minutes=left)
+            step = run.step
+            if train.stage_at(config, step)[0] == stage[0]:  # out of time within the stage
+                break
+            with atomic_path(run_dir / f"generator-after-{stage[0]}.pt") as tmp:
+                shutil.copyfile(run_dir / train.GENERATOR, tmp)
     except (cfg.ConfigError, train.CheckpointError, train.NonFiniteLoss, OSError, ValueError) as err:
         sys.exit(f"error: {err}")
     fig = train.plot_metrics(run_dir)
