@@ -154,57 +154,82 @@ class WaveNet(nn.Module):
         return self.out(skips)
 
 
-class _SameConv1dFunction(torch.autograd.Function):
-    """conv1d of x (B, C_in, T) with w (C_out, C_in, k) and bias b, "same" padding (left (k - 1) // 2, the rest
-    on the right), whose backward is two *forward* convolutions: on a CPU, oneDNN's own backward for long
-    kernels is several times slower than its forward (``SameConv1d``)."""
+class _Conv1dFunction(torch.autograd.Function):
+    """conv1d of x (B, C_in, T) with w (C_out, C_in / groups, k), bias b, zero padding ``pads`` (left, right),
+    ``stride`` and ``groups``, whose backward is two *forward* convolutions: on a CPU, oneDNN's own backward
+    for long kernels is several times slower than its forward (``FastConv1d``)."""
 
     @staticmethod
-    def forward(ctx, x: Tensor, w: Tensor, b: Tensor) -> Tensor:
-        k = w.shape[-1]
-        ctx.pads = ((k - 1) // 2, k - 1 - (k - 1) // 2)
-        xp = F.pad(x, ctx.pads)
+    def forward(ctx, x: Tensor, w: Tensor, b: Tensor, pads: tuple[int, int], stride: int, groups: int) -> Tensor:
+        xp = F.pad(x, pads)
         ctx.save_for_backward(xp, w)
-        return F.conv1d(xp, w, b)  # under autocast, in its dtype
+        ctx.pads, ctx.stride, ctx.groups = pads, stride, groups
+        return F.conv1d(xp, w, b, stride=stride, groups=groups)  # under autocast, in its dtype
 
     @staticmethod
-    def backward(ctx, gy: Tensor) -> tuple[Tensor | None, Tensor | None, Tensor | None]:
+    def backward(ctx, gy: Tensor) -> tuple[Tensor | None, ...]:
         xp, w = ctx.saved_tensors
-        left, right = ctx.pads
+        (left, right), s, g = ctx.pads, ctx.stride, ctx.groups
+        (batch, c_in, length), (c_out, c_in_g, k) = xp.shape, w.shape
         gx = gw = gb = None
-        if ctx.needs_input_grad[0]:  # the transposed convolution: the flipped kernel, run forward on gy
-            gx = F.conv1d(F.pad(gy, (right, left)), w.to(gy.dtype).flip(-1).transpose(0, 1)).to(xp.dtype)
-        if ctx.needs_input_grad[1]:  # a correlation over (B, T): batch and channels swapped, in float32 or wider
+        if ctx.needs_input_grad[0]:
+            # the transposed convolution, one phase of the stride at a time: input sample q * s + r receives
+            # sum_m w[.., m * s + r] gy[q - m], a forward convolution of gy with every s-th tap of the flipped
+            # kernel; the s phases are the output channels of one grouped convolution, interleaved after it
+            taps, phases = -(-k // s), -(-length // s)
+            wt = F.pad(w.to(gy.dtype), (0, taps * s - k)).view(g, c_out // g, c_in_g, taps, s).flip(3)
+            wt = wt.permute(0, 4, 2, 1, 3).reshape(g * s * c_in_g, c_out // g, taps)
+            gxp = F.conv1d(F.pad(gy, (taps - 1, phases - gy.shape[-1])), wt, groups=g)
+            gxp = gxp.view(batch, g, s, c_in_g, phases).permute(0, 1, 3, 4, 2).reshape(batch, c_in, phases * s)
+            gx = gxp[..., left : length - right].to(xp.dtype)
+        if ctx.needs_input_grad[1]:
+            # a correlation over (B, T), in float32 or wider: batch and channels swapped, gy the kernel, dilated by
+            # the stride; group j's input channels meet only its output channels
             wide = torch.promote_types(gy.dtype, torch.float32)
-            gw = F.conv1d(xp.to(wide).transpose(0, 1), gy.to(wide).transpose(0, 1)).transpose(0, 1).to(w.dtype)
+            xt = xp.to(wide).view(batch, g, c_in_g, length).permute(2, 1, 0, 3).reshape(c_in_g, g * batch, length)
+            gw = F.conv1d(xt, gy.to(wide).transpose(0, 1), groups=g, dilation=s)[..., :k].transpose(0, 1).to(w.dtype)
         if ctx.needs_input_grad[2]:
             gb = gy.sum((0, 2), dtype=torch.promote_types(gy.dtype, torch.float32)).to(w.dtype)
-        return gx, gw, gb
+        return gx, gw, gb, None, None, None
 
 
-class SameConv1d(nn.Conv1d):
-    """``nn.Conv1d(a, b, k, padding="same")`` (same weights, same output) that trains faster on a CPU: (B, a, T) -> (B, b, T).
+class FastConv1d(nn.Conv1d):
+    """``nn.Conv1d`` (same arguments, weights and output) that trains faster on a CPU.
 
-    oneDNN's backward for the postnet's long kernels is several times its forward: for 8 x 16 x
+    oneDNN's backward for long kernels is several times its forward: for the postnet's 8 x 16 x
     8,000 and kernel 31, forward and backward took 69 ms in float32 against 13.5 ms for the forward
-    alone, 30 ms in bf16 (``scripts/conv_speed.py``, docs/benchmarks.md). Both gradients are
-    convolutions too, so :class:`_SameConv1dFunction` runs them as forward ones: 25 ms in float32,
-    17 ms in bf16, with the weight gradient summed in float32. On a GPU, under bf16 autocast on a
-    CPU with AMX (whose oneDNN bf16 backward took 6 ms forward and backward already: the Intel Xeon
-    of docs/benchmarks.md), or with ``forward_backward`` false (``scripts/gpu_check.py --compare``
-    times both), it is ``nn.Conv1d``.
+    alone, 30 ms in bf16 (``scripts/conv_speed.py``, docs/benchmarks.md), and the waveform
+    discriminators' strided, grouped kernel-41 convolutions fare worse still. Both gradients are
+    convolutions too, so :class:`_Conv1dFunction` runs them as forward ones (postnet: 25 ms in
+    float32, 17 ms in bf16), with the weight gradient summed in float32. On a GPU, under bf16
+    autocast on a CPU with AMX (whose oneDNN bf16 backward took 6 ms forward and backward already:
+    the Intel Xeon of docs/benchmarks.md), with a dilation or a padding mode other than zeros, or
+    with ``forward_backward`` false (``scripts/gpu_check.py --compare`` times both), it is ``nn.Conv1d``.
     """
 
     forward_backward = True
 
-    def __init__(self, in_channels: int, out_channels: int, kernel_size: int) -> None:
-        super().__init__(in_channels, out_channels, kernel_size, padding="same")
+    @property
+    def pads(self) -> tuple[int, int]:
+        """The zero padding (left, right): ``padding="same"`` puts the odd sample of an even kernel on the right."""
+        if self.padding == "same":
+            k = self.kernel_size[0]
+            return (k - 1) // 2, k - 1 - (k - 1) // 2
+        return self.padding[0], self.padding[0]
 
     def forward(self, x: Tensor) -> Tensor:
         amx_bf16 = torch.is_autocast_enabled("cpu") and torch.cpu._is_amx_tile_supported()
-        if x.device.type != "cpu" or not self.forward_backward or amx_bf16:
+        plain = self.dilation[0] == 1 and self.padding_mode == "zeros"  # what _Conv1dFunction computes
+        if x.device.type != "cpu" or not self.forward_backward or amx_bf16 or not plain:
             return super().forward(x)
-        return _SameConv1dFunction.apply(x, self.weight, self.bias)
+        return _Conv1dFunction.apply(x, self.weight, self.bias, self.pads, self.stride[0], self.groups)
+
+
+class SameConv1d(FastConv1d):
+    """The postnet's ``FastConv1d(a, b, k, padding="same")``: (B, a, T) -> (B, b, T)."""
+
+    def __init__(self, in_channels: int, out_channels: int, kernel_size: int) -> None:
+        super().__init__(in_channels, out_channels, kernel_size, padding="same")
 
 
 class Postnet(nn.Module):
@@ -256,7 +281,7 @@ class WaveformDiscriminator(nn.Module):
             raise ValueError("channels, kernels, strides and groups need one entry per layer")
         ins = (1,) + channels[:-1]
         self.convs = nn.ModuleList(
-            nn.Conv1d(i, o, k, stride=s, groups=g, padding=k // 2) for i, o, k, s, g in zip(ins, channels, kernels, strides, groups)
+            FastConv1d(i, o, k, stride=s, groups=g, padding=k // 2) for i, o, k, s, g in zip(ins, channels, kernels, strides, groups)
         )
 
     def forward(self, x: Tensor) -> tuple[Tensor, list[Tensor]]:

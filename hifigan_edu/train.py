@@ -185,8 +185,8 @@ def autocast_for(config: cfg.Config, device: torch.device) -> Callable[[], Abstr
     the mel and MFCC features (``nn.MelDiscriminator.spectrogram``, ``hifigan2.Features``), every
     loss's reduction (the losses cast their inputs to float32 first), and the WaveNet's residual
     stream and skip sum (``nn.WaveNet.forward``). On the CPU the mel discriminator's convolutions stay
-    in float32 too (``nn.MelDiscriminator.forward``), and so do the postnet's weight gradients
-    (``nn.SameConv1d``).
+    in float32 too (``nn.MelDiscriminator.forward``), and so do the weight gradients of the postnet and
+    the waveform discriminators (``nn.FastConv1d``).
     """
     if precision_on(config, device) == "bf16":
         return lambda: torch.autocast(device.type, dtype=torch.bfloat16)

@@ -1,8 +1,9 @@
-"""How fast are the generator's heaviest convolutions on this CPU, forward and backward, fp32 and bf16?
+"""How fast are the heaviest convolutions of training on this CPU, forward and backward, fp32 and bf16?
 
 Times, for the ``cpu`` config's shapes (batch 8 x 0.5 s at 16 kHz), the postnet's kernel-31
 convolution as ``nn.Conv1d`` and as ``hifigan_edu.nn.SameConv1d`` (whose backward is two forward
-convolutions; under bf16 on a CPU with AMX it is ``nn.Conv1d`` itself), and the WaveNet's output
+convolutions; under bf16 on a CPU with AMX it is ``nn.Conv1d`` itself), the full-rate waveform
+discriminator's second convolution (kernel 41, stride 4, 4 groups) both ways, and the WaveNet's output
 stack (32 -> 256 -> 64 channels, kernel 3): the forward pass alone, then forward and backward
 (every gradient), median of ``--repeats`` calls, in float32 and under bf16 autocast. The numbers
 behind ``SameConv1d``'s docstring and docs/benchmarks.md:
@@ -45,9 +46,13 @@ def main() -> None:
     native = nn.Conv1d(16, 16, 31, padding="same")
     same = hnn.SameConv1d(16, 16, 31)
     same.load_state_dict(native.state_dict())
+    strided = nn.Conv1d(16, 64, 41, stride=4, groups=4, padding=20)
+    fast = hnn.FastConv1d(16, 64, 41, stride=4, groups=4, padding=20)
+    fast.load_state_dict(strided.state_dict())
     stack = hnn.WaveNet(channels=32, skip_channels=32, out_channels=(256, 64), negative_slope=0.2).out
-    cases = {"postnet conv 16 -> 16, k 31, nn.Conv1d ": (native, 16), "postnet conv 16 -> 16, k 31, SameConv1d": (same, 16),
-             "WaveNet output stack 32 -> 256 -> 64    ": (stack, 32)}  # fmt: skip
+    cases = {"postnet conv 16 -> 16, k 31, nn.Conv1d      ": (native, 16), "postnet conv 16 -> 16, k 31, SameConv1d     ": (same, 16),
+             "disc. conv 16 -> 64, k 41 / 4, g 4, nn.Conv1d": (strided, 16), "disc. conv 16 -> 64, k 41 / 4, g 4, FastConv1d": (fast, 16),
+             "WaveNet output stack 32 -> 256 -> 64         ": (stack, 32)}  # fmt: skip
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, bf16 native: {train.cpu_has_bf16()}")
     for precision in ("fp32", "bf16"):
         for name, (module, channels) in cases.items():

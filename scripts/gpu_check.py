@@ -16,9 +16,9 @@ pyroomacoustics, so the pairs are made on a CPU machine first and carried along:
 with a value changed as ``train --set`` does: which precision a long run should use, in seconds.
 
 ``--compare`` times, side by side in one run on one device, today's path (fp32 eager, glibc's
-default allocator, PyTorch's own backward for the postnet's convolutions) against fp32 and bf16
-with the allocator that keeps freed memory (``runtime.keep_freed_memory``) and the postnet's
-faster backward (``nn.SameConv1d``); bf16 is autocast where the device computes in bf16, on a GPU
+default allocator, PyTorch's own backward for the postnet's and the waveform discriminators'
+convolutions) against fp32 and bf16 with the allocator that keeps freed memory
+(``runtime.keep_freed_memory``) and those convolutions' faster backward (``nn.FastConv1d``); bf16 is autocast where the device computes in bf16, on a GPU
 with ``data.degrade_on_device``, plus the ``--set`` values (e.g. ``train.compile=true``). Each
 path runs in a fresh process, on pairs that ``train.batches`` simulates with the config's loader
 workers, as training does (so it needs the data tools: on the GPU machine, the wheels
@@ -111,7 +111,7 @@ PATHS = {  # today's path, then the config values and allocator each faster path
     "today": (["train.precision=fp32", "train.compile=false"], "0"),
     "fp32": (["train.precision=fp32", "train.compile=false"], "1"),
     "bf16": (["train.precision=bf16"], "1"),
-}  # today's path also gives the postnet PyTorch's own convolution backward (hifigan_edu.nn.SameConv1d)
+}  # today's path also keeps PyTorch's own convolution backward (hifigan_edu.nn.FastConv1d)
 
 
 def compare(args: argparse.Namespace) -> None:
@@ -147,7 +147,7 @@ def compare(args: argparse.Namespace) -> None:
 
 def time_path(path: str, config: cfg.Config, device: torch.device, stages: list[str], steps: int) -> None:
     """One path of :func:`compare`, in its own process: prints its results as one line of JSON."""
-    hnn.SameConv1d.forward_backward = path != "today"
+    hnn.FastConv1d.forward_backward = path != "today"
     data = train.batches(config, 0, device)
     results = time_stages(config, device, stages, steps, lambda: next(data))
     precision = train.precision_on(config, device) + (" + compile" if config.train.compile else "")

@@ -51,30 +51,42 @@ def test_wavenet_keeps_the_length_and_takes_conditioning():
     assert not torch.allclose(model(x, c), model(x, torch.zeros_like(c)))
 
 
-@pytest.mark.parametrize("kernel", [31, 32, 15, 1])
-@pytest.mark.parametrize("channels", [(1, 16), (16, 16), (16, 1)])
-def test_same_conv_is_nn_conv1d_with_faster_gradients(kernel, channels):
-    # the postnet's convolution: its backward is two forward convolutions, the same numbers as nn.Conv1d's
+@pytest.mark.parametrize(
+    "shape",  # (in, out, kernel, stride, groups, padding): the postnet's, the waveform discriminators', edge cases
+    [(1, 16, 31, 1, 1, "same"), (16, 16, 32, 1, 1, "same"), (16, 1, 15, 1, 1, "same"), (16, 16, 1, 1, 1, "same"),
+     (1, 16, 15, 1, 1, 7), (16, 64, 41, 4, 4, 20), (64, 128, 41, 4, 16, 20), (8, 8, 5, 3, 2, 0), (4, 6, 2, 5, 2, 1)],
+)
+def test_fast_conv_is_nn_conv1d_with_faster_gradients(shape):
+    # its backward is two forward convolutions, the same numbers as nn.Conv1d's
+    *channels, kernel, stride, groups, padding = shape
     torch.manual_seed(0)
-    reference = nn.Conv1d(*channels, kernel, padding="same").double()
-    same = hnn.SameConv1d(*channels, kernel).double()
-    same.load_state_dict(reference.state_dict())
-    x = torch.randn(3, channels[0], 500, dtype=torch.float64, requires_grad=True)
-    want, got = reference(x), same(x)
-    grad = torch.randn_like(want)
-    wanted = torch.autograd.grad(want, [x, *reference.parameters()], grad)
-    gotten = torch.autograd.grad(got, [x, *same.parameters()], grad)
-    for a, b in zip((want, *wanted), (got, *gotten)):
-        torch.testing.assert_close(b, a, rtol=1e-12, atol=1e-12)
+    reference = nn.Conv1d(*channels, kernel, stride=stride, groups=groups, padding=padding).double()
+    fast = hnn.FastConv1d(*channels, kernel, stride=stride, groups=groups, padding=padding).double()
+    fast.load_state_dict(reference.state_dict())
+    for length in (500, 503):  # a length the stride divides, and one it does not
+        x = torch.randn(3, channels[0], length, dtype=torch.float64, requires_grad=True)
+        want, got = reference(x), fast(x)
+        grad = torch.randn_like(want)
+        wanted = torch.autograd.grad(want, [x, *reference.parameters()], grad)
+        gotten = torch.autograd.grad(got, [x, *fast.parameters()], grad)
+        for a, b in zip((want, *wanted), (got, *gotten)):
+            torch.testing.assert_close(b, a, rtol=1e-12, atol=1e-12)
     # under bf16 autocast: the output in bf16 like nn.Conv1d's, the weight gradient summed in float32
     x = x.detach().float().requires_grad_()
-    same, reference = same.float(), reference.float()
+    fast, reference = fast.float(), reference.float()
     exact = torch.autograd.grad(reference(x), [x, *reference.parameters()], grad.float())
     with torch.autocast("cpu", dtype=torch.bfloat16):
-        got = same(x)
+        got = fast(x)
     assert got.dtype == torch.bfloat16
-    for a, b in zip(exact, torch.autograd.grad(got, [x, *same.parameters()], grad.bfloat16())):
+    for a, b in zip(exact, torch.autograd.grad(got, [x, *fast.parameters()], grad.bfloat16())):
         assert b.dtype == torch.float32 and (b - a).abs().max() <= 0.02 * a.abs().max()
+
+
+def test_same_conv_pads_as_nn_conv1d_does():
+    same, reference = hnn.SameConv1d(2, 3, 32), nn.Conv1d(2, 3, 32, padding="same")
+    same.load_state_dict(reference.state_dict())
+    x = torch.randn(1, 2, 100)
+    torch.testing.assert_close(same(x), reference(x))
 
 
 def test_output_lengths_match_pytorch():
