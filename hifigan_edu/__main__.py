@@ -121,8 +121,12 @@ def data_info(args: argparse.Namespace) -> None:
 
 
 def course_run(args: argparse.Namespace) -> None:
-    from hifigan_edu import course
+    from hifigan_edu import course, exercises
 
+    if args.student:
+        written = exercises.write_student_versions(course.notebooks(args.only), Path(args.out) / "student")
+        print(f"wrote {len(written)} student notebook(s), solutions removed and outputs cleared, into {Path(args.out) / 'student'}")
+        return
     course.run(record=args.record, out_dir=Path(args.out), only=args.only, profile=args.profile)
 
 
@@ -233,7 +237,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=data_info)
 
     p = commands.add_parser("course", help="execute the notebooks in order and render them to HTML")
-    p.add_argument("--record", action="store_true", help="write the outputs back into notebooks/ (maintainers)")
+    what = p.add_mutually_exclusive_group()
+    what.add_argument("--record", action="store_true", help="write the outputs back into notebooks/ (maintainers)")
+    what.add_argument("--student", action="store_true", help="write the student version (no solutions, no outputs) into OUT/student; runs nothing")
     p.add_argument("--out", default="build", help="where executed copies and HTML go (default: build)")
     p.add_argument("--only", nargs="*", help="notebooks to run, by file name or number, e.g. 03 (default: all, in order)")
     p.add_argument(
