@@ -124,7 +124,10 @@ def course_run(args: argparse.Namespace) -> None:
     from hifigan_edu import course, exercises
 
     if args.student:
-        written = exercises.write_student_versions(course.notebooks(args.only), Path(args.out) / "student")
+        try:
+            written = exercises.write_student_versions(course.notebooks(args.only), Path(args.out) / "student")
+        except (ValueError, CannotWrite) as err:
+            sys.exit(f"error: {err}")
         print(f"wrote {len(written)} student notebook(s), solutions removed and outputs cleared, into {Path(args.out) / 'student'}")
         return
     course.run(record=args.record, out_dir=Path(args.out), only=args.only, profile=args.profile)

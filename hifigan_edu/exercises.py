@@ -73,7 +73,8 @@ def write_student_versions(paths: Sequence[Path], out_dir: Path) -> list[Path]:
 
 
 def exercise_cells(nb: nbformat.NotebookNode) -> list[nbformat.NotebookNode]:
-    """The code cells tagged ``exercise`` or ``check``, in order: each exercise is self-contained (its own imports)."""
+    """The code cells tagged ``exercise`` or ``check``, in order: together they run without the rest of the
+    notebook (a check cell imports what it and the exercises after it need)."""
     return [c for c in nb.cells if c.cell_type == "code" and set(TAGS) & set(c.metadata.get("tags", []))]
 
 
@@ -86,13 +87,17 @@ def same(got: object, want: object, rtol: float = 1e-5, atol: float = 1e-6) -> b
     if isinstance(want, (tuple, list)):
         return isinstance(got, (tuple, list)) and len(got) == len(want) and all(same(g, w, rtol, atol) for g, w in zip(got, want))
     if isinstance(want, (int, float)) and not isinstance(want, bool):
-        return isinstance(got, (int, float, np.number)) and math.isclose(float(got), float(want), rel_tol=rtol, abs_tol=atol)
+        number = isinstance(got, (int, float, np.number)) and not isinstance(got, bool)
+        return number and math.isclose(float(got), float(want), rel_tol=rtol, abs_tol=atol)
     return got == want
 
 
 def shown(value: object) -> str:
-    """A short description of a value for a verdict: a tensor's or array's shape, anything else's repr (cut at 80 characters)."""
+    """A short description of a value for a verdict: a tensor's or array's shape (its value if it has one element),
+    anything else's repr (cut at 80 characters)."""
     if isinstance(value, (torch.Tensor, np.ndarray)):
+        if value.ndim == 0:
+            return f"{type(value).__name__} {value.item()!r}"
         return f"{type(value).__name__} of shape {tuple(value.shape)}"
     text = repr(value)
     return text if len(text) <= 80 else text[:77] + "..."
@@ -104,6 +109,8 @@ def check(student: Callable, reference: Callable, cases: Sequence[tuple], hint: 
     The verdict is "not done yet" while the exercise still raises the stub's ``NotImplementedError``,
     the first input on which the student's code raised or disagreed (with ``hint``), or "correct".
     """
+    if not cases:
+        raise ValueError("check needs at least one case to run")
     name = getattr(student, "__name__", "your function")
     advice = f" Hint: {hint}" if hint else ""
     for case in cases:
@@ -117,6 +124,9 @@ def check(student: Callable, reference: Callable, cases: Sequence[tuple], hint: 
             print(f"{name}({', '.join(map(shown, case))}) raised {type(err).__name__}: {err}.{advice}")
             return
         if not same(got, want):
-            print(f"{name}({', '.join(map(shown, case))}) returned {shown(got)}, expected {shown(want)}.{advice}")
+            off = ""
+            if isinstance(want, (torch.Tensor, np.ndarray)) and getattr(got, "shape", None) == want.shape and want.ndim:
+                off = f" (largest difference {float(np.abs(np.asarray(got, dtype=float) - np.asarray(want, dtype=float)).max()):.3g})"
+            print(f"{name}({', '.join(map(shown, case))}) returned {shown(got)}, expected {shown(want)}{off}.{advice}")
             return
     print(f"{name}: correct on all {len(cases)} inputs.")

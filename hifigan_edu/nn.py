@@ -168,25 +168,25 @@ class _Conv1dFunction(torch.autograd.Function):
 
     @staticmethod
     def backward(ctx, gy: Tensor) -> tuple[Tensor | None, ...]:
-        xp, w = ctx.saved_tensors
+        xp, w = ctx.saved_tensors  # the padded input (B, C_in, L), the weights (C_out, C_in / g, k)
         (left, right), s, g = ctx.pads, ctx.stride, ctx.groups
-        (batch, c_in, length), (c_out, c_in_g, k) = xp.shape, w.shape
+        (batch, c_in, padded), (c_out, c_in_g, k) = xp.shape, w.shape  # gy: (B, C_out, T_out)
         gx = gw = gb = None
         if ctx.needs_input_grad[0]:
             # the transposed convolution, one phase of the stride at a time: input sample q * s + r receives
             # sum_m w[.., m * s + r] gy[q - m], a forward convolution of gy with every s-th tap of the flipped
             # kernel; the s phases are the output channels of one grouped convolution, interleaved after it
-            taps, phases = -(-k // s), -(-length // s)
+            taps, per_phase = -(-k // s), -(-padded // s)  # taps of each phase's kernel; samples of each phase
             wt = F.pad(w.to(gy.dtype), (0, taps * s - k)).view(g, c_out // g, c_in_g, taps, s).flip(3)
-            wt = wt.permute(0, 4, 2, 1, 3).reshape(g * s * c_in_g, c_out // g, taps)
-            gxp = F.conv1d(F.pad(gy, (taps - 1, phases - gy.shape[-1])), wt, groups=g)
-            gxp = gxp.view(batch, g, s, c_in_g, phases).permute(0, 1, 3, 4, 2).reshape(batch, c_in, phases * s)
-            gx = gxp[..., left : length - right].to(xp.dtype)
+            wt = wt.permute(0, 4, 2, 1, 3).reshape(g * s * c_in_g, c_out // g, taps)  # (g s C_in / g, C_out / g, taps)
+            gxp = F.conv1d(F.pad(gy, (taps - 1, per_phase - gy.shape[-1])), wt, groups=g)  # (B, g s C_in / g, per_phase)
+            gxp = gxp.view(batch, g, s, c_in_g, per_phase).permute(0, 1, 3, 4, 2).reshape(batch, c_in, per_phase * s)
+            gx = gxp[..., left : padded - right].to(xp.dtype)  # (B, C_in, T): the padding's gradient dropped
         if ctx.needs_input_grad[1]:
             # a correlation over (B, T), in float32 or wider: batch and channels swapped, gy the kernel, dilated by
             # the stride; group j's input channels meet only its output channels
             wide = torch.promote_types(gy.dtype, torch.float32)
-            xt = xp.to(wide).view(batch, g, c_in_g, length).permute(2, 1, 0, 3).reshape(c_in_g, g * batch, length)
+            xt = xp.to(wide).view(batch, g, c_in_g, padded).permute(2, 1, 0, 3).reshape(c_in_g, g * batch, padded)
             gw = F.conv1d(xt, gy.to(wide).transpose(0, 1), groups=g, dilation=s)[..., :k].transpose(0, 1).to(w.dtype)
         if ctx.needs_input_grad[2]:
             gb = gy.sum((0, 2), dtype=torch.promote_types(gy.dtype, torch.float32)).to(w.dtype)
@@ -203,8 +203,8 @@ class FastConv1d(nn.Conv1d):
     convolutions too, so :class:`_Conv1dFunction` runs them as forward ones (postnet: 25 ms in
     float32, 17 ms in bf16), with the weight gradient summed in float32. On a GPU, under bf16
     autocast on a CPU with AMX (whose oneDNN bf16 backward took 6 ms forward and backward already:
-    the Intel Xeon of docs/benchmarks.md), with a dilation or a padding mode other than zeros, or
-    with ``forward_backward`` false (``scripts/gpu_check.py --compare`` times both), it is ``nn.Conv1d``.
+    the Intel Xeon of docs/benchmarks.md), with a dilation or a padding mode other than zeros, on
+    an input without a batch dimension, or with ``forward_backward`` false (``scripts/gpu_check.py --compare`` times both), it is ``nn.Conv1d``.
     """
 
     forward_backward = True
@@ -215,11 +215,13 @@ class FastConv1d(nn.Conv1d):
         if self.padding == "same":
             k = self.kernel_size[0]
             return (k - 1) // 2, k - 1 - (k - 1) // 2
+        if self.padding == "valid":
+            return 0, 0
         return self.padding[0], self.padding[0]
 
     def forward(self, x: Tensor) -> Tensor:
         amx_bf16 = torch.is_autocast_enabled("cpu") and torch.cpu._is_amx_tile_supported()
-        plain = self.dilation[0] == 1 and self.padding_mode == "zeros"  # what _Conv1dFunction computes
+        plain = self.dilation[0] == 1 and self.padding_mode == "zeros" and x.dim() == 3  # what _Conv1dFunction computes
         if x.device.type != "cpu" or not self.forward_backward or amx_bf16 or not plain:
             return super().forward(x)
         return _Conv1dFunction.apply(x, self.weight, self.bias, self.pads, self.stride[0], self.groups)

@@ -7,7 +7,8 @@ the run's whole resumable state (weights, both optimisers and schedules, every r
 the batch counter) next to its ``metrics.csv``, its ``generator.pt`` and the curves ``curves.png``;
 git tracks them, so a fresh clone on any machine continues a run exactly (both configs train on
 the ``recorded`` corpus: ``python -m hifigan_edu data recorded`` first). When a stage ends, its
-generator is kept beside the run as ``generator-after-STAGE.pt`` (notebooks 07 and 08 compare them):
+generator is kept beside the run as ``generator-after-STAGE.pt`` (notebooks 07 and 08 compare them;
+a stage finished some other way, e.g. by ``train --resume``, has none):
 
     python scripts/long_run.py --minutes 60                         # then commit data/checkpoints/long-run/
     python scripts/long_run.py --config hifigan2-cpu --minutes 60   # data/checkpoints/long-run-hifigan2/
@@ -20,12 +21,11 @@ machines and how far each got.
 from __future__ import annotations
 
 import argparse
+import math
 import shutil
 import sys
 import time
 from pathlib import Path
-
-import torch
 
 from hifigan_edu import config as cfg
 from hifigan_edu import runtime, train
@@ -35,9 +35,17 @@ CHECKPOINTS = Path(__file__).resolve().parent.parent / "data" / "checkpoints"
 RUN_DIRS = {"cpu": CHECKPOINTS / "long-run", "hifigan2-cpu": CHECKPOINTS / "long-run-hifigan2"}  # config -> its run
 
 
+def minutes(text: str) -> float:
+    """``--minutes``: a finite number of minutes > 0."""
+    value = float(text)  # argparse turns a ValueError here into "invalid minutes value"
+    if not (math.isfinite(value) and value > 0):
+        raise argparse.ArgumentTypeError(f"give a number of minutes > 0, got {text!r}")
+    return value
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--minutes", type=float, required=True, help="train this long, then checkpoint and stop")
+    parser.add_argument("--minutes", type=minutes, required=True, help="train this long, then checkpoint and stop")
     parser.add_argument("--config", choices=list(RUN_DIRS), default="cpu", help="which run: HiFi-GAN (cpu, the default) or HiFi-GAN-2")
     parser.add_argument("--run-dir", type=Path, help="the run's folder (default: the config's folder in data/checkpoints)")
     args = parser.parse_args()
@@ -45,13 +53,15 @@ def main() -> None:
     runtime.set_threads()
     config = cfg.load(args.config)
     checkpoint = run_dir / train.CHECKPOINT
-    step = torch.load(checkpoint, weights_only=True)["step"] if checkpoint.exists() else 0
-    if train.stage_at(config, step)[0] == "done":
-        sys.exit(f"the run in {run_dir} has finished all its stages ({step} steps); nothing to train")
     start = time.monotonic()
     try:
+        step = train.read_checkpoint(checkpoint, kinds=("hifigan-checkpoint",))["step"] if checkpoint.exists() else 0
+        if train.stage_at(config, step)[0] == "done":
+            sys.exit(f"the run in {run_dir} has finished all its stages ({step} steps); nothing to train")
         while (stage := train.stage_at(config, step))[0] != "done":  # a stage at a time, to keep each one's last generator
-            left = max(0.0, args.minutes - (time.monotonic() - start) / 60)
+            left = args.minutes - (time.monotonic() - start) / 60
+            if left <= 0:
+                break
             run = train.train(config, run_dir, resume=step > 0, max_steps=config.stages[stage[0]].steps - stage[1], max_minutes=left)
             step = run.step
             if train.stage_at(config, step)[0] == stage[0]:  # out of time within the stage

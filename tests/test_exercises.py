@@ -62,6 +62,12 @@ def test_check_prints_one_verdict_and_never_raises(capsys):
 
     exercises.check(scaled, lambda x: 2 * x, [(torch.ones(3),)])
     assert capsys.readouterr().out == "scaled(Tensor of shape (3,)) returned Tensor of shape (1,), expected Tensor of shape (3,).\n"
+    exercises.check(lambda x: x + 1, lambda x: 2 * x, [(torch.ones(2),), (torch.arange(3.0),)])
+    assert capsys.readouterr().out == "<lambda>(Tensor of shape (3,)) returned Tensor of shape (3,), expected Tensor of shape (3,) (largest difference 1).\n"
+    exercises.check(lambda x: x.sum(), lambda x: 3, [(torch.ones(2),)])
+    assert capsys.readouterr().out == "<lambda>(Tensor of shape (2,)) returned Tensor 2.0, expected 3.\n"
+    exercises.check(lambda n: True, lambda n: 1, [(0,)])  # True is not the number 1
+    assert capsys.readouterr().out == "<lambda>(0) returned True, expected 1.\n"
     exercises.check(lambda x: 2.0 * x, lambda x: x + x, [(torch.ones(3),), (torch.arange(4.0),)])
     assert capsys.readouterr().out == "<lambda>: correct on all 2 inputs.\n"
 
@@ -82,7 +88,7 @@ def test_every_check_cell_prints_a_verdict_for_both_versions(student):
     want = r"not done yet\. Write its body" if student else r"correct on all \d+ inputs\."
     for cell in checks:
         text = "".join(o.get("text", "") for o in cell.outputs if o.output_type == "stream")
-        assert re.fullmatch(rf"\w+: {want}.*\n", text, re.S), (cell.source, cell.outputs)
+        assert re.fullmatch(rf"\w+: {want}[^\n]*\n", text), (cell.source, cell.outputs)
 
 
 def test_course_student_writes_notebooks_without_solutions_or_outputs(tmp_path, capsys):
@@ -96,3 +102,9 @@ def test_course_student_writes_notebooks_without_solutions_or_outputs(tmp_path, 
         assert not any(c.outputs or c.execution_count for c in code)
         assert not any(exercises.BEGIN in c.source or exercises.END in c.source for c in code)
         assert sum(exercises.STUB in c.source for c in code) >= 2
+
+
+def test_course_student_into_a_folder_it_cannot_write_says_so(tmp_path):
+    (tmp_path / "file").write_text("in the way")
+    with pytest.raises(SystemExit, match="^error: "):
+        main(["course", "--student", "--only", "04", "--out", str(tmp_path / "file")])
