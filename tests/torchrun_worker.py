@@ -6,6 +6,7 @@ applied, averaged over the processes; ``... OUT CONFIG nan`` gives rank 1 a NaN 
 process must stop with ``NonFiniteLoss`` instead of waiting for the others.
 """
 
+import os
 import sys
 
 import torch
@@ -40,3 +41,5 @@ finally:
         dist.destroy_process_group()
 if processes.lead:
     torch.save(grads, out)
+sys.stdout.flush()
+os._exit(0)  # skip the interpreter's teardown, where a C++ thread of the gloo/DDP stack sometimes aborts the process
