@@ -37,7 +37,7 @@ try:
 except train.NonFiniteLoss as err:
     sys.exit(f"rank {processes.rank}: {err}")
 finally:
-    if processes.joined:  # as train() does: a process that leaves gloo's threads running may abort at exit
+    if processes.joined:  # as train() does (not enough by itself: see the os._exit below)
         dist.destroy_process_group()
 if processes.lead:
     torch.save(grads, out)
