@@ -4,11 +4,12 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 NBVAL := --nbval --nbval-current-env --nbval-cell-timeout=600 --nbval-sanitize-with tests/nbval_sanitize.cfg
 
-.PHONY: help env course record test pytest nbval lab data clean
+.PHONY: help env course html record test pytest nbval lab data clean
 
 help:
 	@echo "make course  - create the environment, run every notebook (ci profile), render build/html/index.html"
 	@echo "make test    - create the environment (if needed) and run pytest + nbval on the notebooks"
+	@echo "make html    - render the committed notebooks to build/html/index.html without executing them (seconds)"
 	@echo "make record  - re-execute the notebooks in place (ci profile) to record their outputs"
 	@echo "make lab     - open the course in JupyterLab"
 	@echo "make data    - rebuild the starter corpus and test set (needs the TTS engines, see docs/data.md)"
@@ -25,6 +26,9 @@ $(VENV)/.installed: pyproject.toml constraints.txt
 
 course: env
 	HIFIGAN_EDU_PROFILE=ci $(PY) -m hifigan_edu course
+
+html: env
+	$(PY) -m hifigan_edu course --html
 
 record: env
 	HIFIGAN_EDU_PROFILE=ci $(PY) -m hifigan_edu course --record

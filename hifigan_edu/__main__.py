@@ -130,6 +130,12 @@ def course_run(args: argparse.Namespace) -> None:
             sys.exit(f"error: {err}")
         print(f"wrote {len(written)} student notebook(s), solutions removed and outputs cleared, into {Path(args.out) / 'student'}")
         return
+    if args.html:
+        try:
+            course.html_only(Path(args.out), args.only)
+        except CannotWrite as err:
+            sys.exit(f"error: {err}")
+        return
     course.run(record=args.record, out_dir=Path(args.out), only=args.only, profile=args.profile)
 
 
@@ -243,6 +249,7 @@ def build_parser() -> argparse.ArgumentParser:
     what = p.add_mutually_exclusive_group()
     what.add_argument("--record", action="store_true", help="write the outputs back into notebooks/ (maintainers)")
     what.add_argument("--student", action="store_true", help="write the student version (no solutions, no outputs) into OUT/student; runs nothing")
+    what.add_argument("--html", action="store_true", help="render the committed notebooks to OUT/html without executing them (seconds)")
     p.add_argument("--out", default="build", help="where executed copies and HTML go (default: build)")
     p.add_argument("--only", nargs="*", help="notebooks to run, by file name or number, e.g. 03 (default: all, in order)")
     p.add_argument(

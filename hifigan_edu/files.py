@@ -19,6 +19,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
 
+ROOT = Path(__file__).resolve().parents[1]  # the repository: data/, notebooks/, build/ (the one place that computes it)
 MIN_FREE = 1 << 16  # bytes: a disk with less free space than this (64 KiB) counts as full
 
 

@@ -50,9 +50,9 @@ from hifigan_edu import config as cfg
 from hifigan_edu import enhance, hifigan, runtime, train
 from hifigan_edu import nn as hnn
 from hifigan_edu.audio import SAMPLE_RATE
-from hifigan_edu.files import atomic_path
+from hifigan_edu.files import ROOT, atomic_path
 
-PAIRS = Path(__file__).resolve().parent.parent / "data" / "cache" / "gpu_pairs.pt"
+PAIRS = ROOT / "data" / "cache" / "gpu_pairs.pt"
 
 
 def prepare(path: Path, count: int, config: cfg.Config) -> None:

@@ -29,9 +29,9 @@ from pathlib import Path
 
 from hifigan_edu import config as cfg
 from hifigan_edu import runtime, train
-from hifigan_edu.files import atomic_path
+from hifigan_edu.files import ROOT, atomic_path
 
-CHECKPOINTS = Path(__file__).resolve().parent.parent / "data" / "checkpoints"
+CHECKPOINTS = ROOT / "data" / "checkpoints"
 RUN_DIRS = {"cpu": CHECKPOINTS / "long-run", "hifigan2-cpu": CHECKPOINTS / "long-run-hifigan2"}  # config -> its run
 
 

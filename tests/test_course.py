@@ -44,3 +44,25 @@ def test_notebooks_are_picked_by_name_or_number(tiny_course):
 def test_unknown_notebook_is_named(tiny_course):
     with pytest.raises(SystemExit, match="no such notebook"):
         course.notebooks(["99_missing.ipynb"])
+
+
+def test_html_renders_the_committed_notebooks_without_executing_them(tiny_course, tmp_path, capsys):
+    nb = nbformat.read(tiny_course / "00_first.ipynb", 4)
+    nb.cells[1].outputs = [nbformat.v4.new_output("stream", text="recorded earlier\n")]
+    nbformat.write(nb, tiny_course / "00_first.ipynb")
+    before = {p.name: p.read_bytes() for p in tiny_course.iterdir()}
+    index = course.html_only(tmp_path / "build")
+    assert f"course rendered from the committed outputs: {index}" in capsys.readouterr().out
+    page = (tmp_path / "build/html/00_first.html").read_text()
+    assert "<pre>recorded earlier" in page and "<pre>42" not in page  # the committed output, nothing executed
+    assert "<title>00 · title</title>" in page  # each page is titled with its notebook's title
+    text = index.read_text()
+    assert "<ol" not in text and text.count("00 · title") == 1  # numbered once, by the title itself
+    assert not (tmp_path / "build/notebooks").exists() and {p.name: p.read_bytes() for p in tiny_course.iterdir()} == before
+
+
+def test_the_command_line_renders_html(tiny_course, tmp_path, capsys):
+    from hifigan_edu.__main__ import main
+
+    main(["course", "--html", "--out", str(tmp_path / "out"), "--only", "01"])
+    assert (tmp_path / "out/html/01_second.html").is_file() and not (tmp_path / "out/html/00_first.html").exists()

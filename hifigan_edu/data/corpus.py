@@ -53,9 +53,9 @@ from tqdm.auto import tqdm
 
 from hifigan_edu.audio import SAMPLE_RATE, AudioConversionWarning, load, resample, rms, save
 from hifigan_edu.data import kokoro
-from hifigan_edu.files import atomic_dir, atomic_path, sha256
+from hifigan_edu.files import ROOT, atomic_dir, atomic_path, sha256
 
-DATA_DIR = Path(__file__).resolve().parents[2] / "data"
+DATA_DIR = ROOT / "data"
 STARTER_DIR = DATA_DIR / "starter"
 SENTENCES_FILE = DATA_DIR / "text" / "sentences.txt"
 FORTUNES_DIR = Path("/usr/share/games/fortunes")

