@@ -1,7 +1,7 @@
 """Enhancing recordings with a trained generator: loading checkpoints, chunked inference, files.
 
 Taught in ``notebooks/07_training_hifigan.ipynb``; from the shell:
-``python -m hifigan_edu enhance noisy.wav enhanced.wav --checkpoint data/checkpoints/hifigan-gpu-budget.pt``.
+``python -m hifigan_edu enhance noisy.wav enhanced.wav --checkpoint data/checkpoints/hifigan-long-run.pt``.
 
 Long recordings are processed in chunks, each with a receptive field of real context on
 either side, so memory stays bounded and the result equals processing the whole file at once.
@@ -26,9 +26,9 @@ from torch import _weights_only_unpickler  # the allowlist of torch.load(weights
 from hifigan_edu import config as cfg
 from hifigan_edu import hifigan
 from hifigan_edu.audio import SAMPLE_RATE, AudioConversionWarning, check_audio_suffix, load, save
-from hifigan_edu.files import check_can_write, require_file
+from hifigan_edu.files import ROOT, check_can_write, require_file
 
-SHIPPED = Path(__file__).resolve().parent.parent / "data" / "checkpoints" / "hifigan-gpu-budget.pt"  # configs/gpu-budget.json, on a GPU
+SHIPPED = ROOT / "data" / "checkpoints" / "hifigan-long-run.pt"  # the best shipped generator by the README's rule
 KINDS = ("hifigan-generator", "hifigan-checkpoint")
 
 

@@ -1,7 +1,7 @@
 """Measuring enhancement: PESQ, STOI, ESTOI, SI-SDR and DNSMOS on the fixed test set, next to baselines.
 
 Taught in ``notebooks/07_training_hifigan.ipynb``; from the shell:
-``python -m hifigan_edu evaluate --checkpoint data/checkpoints/hifigan-gpu-budget.pt --out results/``.
+``python -m hifigan_edu evaluate --checkpoint data/checkpoints/hifigan-long-run.pt --out results/``.
 
 Every system maps degraded audio (T,) to enhanced audio (T,) at 16 kHz. The baselines:
 

@@ -94,11 +94,13 @@ def same(got: object, want: object, rtol: float = 1e-5, atol: float = 1e-6) -> b
 
 def shown(value: object) -> str:
     """A short description of a value for a verdict: a tensor's or array's shape (its value if it has one element),
-    anything else's repr (cut at 80 characters)."""
+    a sequence of tensors or sequences by its length, anything else's repr (cut at 80 characters)."""
     if isinstance(value, (torch.Tensor, np.ndarray)):
         if value.ndim == 0:
             return f"{type(value).__name__} {value.item()!r}"
         return f"{type(value).__name__} of shape {tuple(value.shape)}"
+    if isinstance(value, (tuple, list)) and any(isinstance(v, (torch.Tensor, np.ndarray, tuple, list)) for v in value):
+        return f"{type(value).__name__} of {len(value)} items"  # e.g. a Judgement: one (score, features) per discriminator
     text = repr(value)
     return text if len(text) <= 80 else text[:77] + "..."
 

@@ -95,21 +95,37 @@ class SpectralNorm(nn.Module):
         return weight / torch.linalg.matrix_norm(weight, ord=2, keepdim=True)
 
 
-class Generator(nn.Module):
-    """z (B, z_dim) -> samples (B, data_dim); with ``copies`` = C, (C, B, z_dim) -> (C, B, data_dim)."""
+NOISES = ("normal", "uniform", "binary")  # the generator's input distributions (notebook 01 compares them)
 
-    def __init__(self, z_dim: int = 2, data_dim: int = 2, hidden: int = 128, layers: int = 2, copies: int | None = None) -> None:
+
+class Generator(nn.Module):
+    """z (B, z_dim) -> samples (B, data_dim); with ``copies`` = C, (C, B, z_dim) -> (C, B, data_dim).
+
+    ``noise`` is the distribution :meth:`sample` draws z from, each coordinate with mean 0 and variance 1:
+    ``normal`` (the usual choice), ``uniform`` (on [-sqrt 3, sqrt 3]) or ``binary`` (-1 or +1: a discrete input).
+    """
+
+    def __init__(self, z_dim: int = 2, data_dim: int = 2, hidden: int = 128, layers: int = 2, copies: int | None = None,
+                 noise: str = "normal") -> None:
         super().__init__()
-        self.z_dim, self.copies = z_dim, copies
+        if noise not in NOISES:
+            raise ValueError(f"unknown noise {noise!r}: choose one of {', '.join(NOISES)}")
+        self.z_dim, self.copies, self.noise = z_dim, copies, noise
         self.net = mlp(z_dim, data_dim, hidden, layers, copies=copies)
 
     def forward(self, z: Tensor) -> Tensor:
         return self.net(z)
 
     def sample(self, n: int, generator: torch.Generator | None = None) -> Tensor:
-        """(n, data_dim) samples from standard normal noise, or (C, n, data_dim) for C copies."""
+        """(n, data_dim) samples from noise of the kind ``noise``, or (C, n, data_dim) for C copies."""
         shape = (n, self.z_dim) if self.copies is None else (self.copies, n, self.z_dim)
-        return self(torch.randn(shape, generator=generator))
+        if self.noise == "normal":
+            z = torch.randn(shape, generator=generator)
+        elif self.noise == "uniform":
+            z = (2 * torch.rand(shape, generator=generator) - 1) * 3**0.5
+        else:
+            z = 2 * torch.randint(0, 2, shape, generator=generator).float() - 1
+        return self(z)
 
 
 class Discriminator(nn.Module):

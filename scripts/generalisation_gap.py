@@ -18,7 +18,7 @@ away) in five settings, each changing one thing:
 For each: SI-SDR of the input and of the output against the direct-path target, and the
 gain. Usage (about 4 minutes on 2 cores; results in docs/benchmarks.md):
 
-    python scripts/generalisation_gap.py [--checkpoint data/checkpoints/hifigan-gpu-budget.pt] [--pairs 96]
+    python scripts/generalisation_gap.py [--checkpoint data/checkpoints/hifigan-long-run.pt] [--pairs 96]
 """
 
 from __future__ import annotations

@@ -62,7 +62,7 @@ def table(rows: list[dict[str, object]], model: str) -> str:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--checkpoint", type=Path, default=enhance.SHIPPED,
-                        help="the generator (default: the shipped one, data/checkpoints/hifigan-gpu-budget.pt)")
+                        help="the generator (default: the shipped one, data/checkpoints/hifigan-long-run.pt)")
     parser.add_argument("--evaluation", type=Path,
                         help="the evaluation.csv that `evaluate` wrote for it (default: NAME/evaluation.csv next to NAME.pt)")
     args = parser.parse_args(argv)

@@ -68,6 +68,8 @@ def test_check_prints_one_verdict_and_never_raises(capsys):
     assert capsys.readouterr().out == "<lambda>(Tensor of shape (2,)) returned Tensor 2.0, expected 3.\n"
     exercises.check(lambda n: True, lambda n: 1, [(0,)])  # True is not the number 1
     assert capsys.readouterr().out == "<lambda>(0) returned True, expected 1.\n"
+    exercises.check(lambda pairs: 0.0, lambda pairs: len(pairs), [([(torch.ones(1), [torch.ones(2)])],)])  # nested: by length
+    assert capsys.readouterr().out == "<lambda>(list of 1 items) returned 0.0, expected 1.\n"
     exercises.check(lambda x: 2.0 * x, lambda x: x + x, [(torch.ones(3),), (torch.arange(4.0),)])
     assert capsys.readouterr().out == "<lambda>: correct on all 2 inputs.\n"
 

@@ -140,3 +140,19 @@ def test_copies_train_exactly_like_separate_runs(loss, unroll):
     together = train(*stacked, real, z)
     for i, alone in enumerate(separate):
         assert torch.allclose(together[i], train(*alone, real[i], z[i]), atol=1e-6)
+
+
+def test_the_generator_draws_its_input_from_the_noise_it_is_given():
+    for noise, values in (("normal", None), ("uniform", None), ("binary", {-1.0, 1.0})):
+        g = gan.Generator(z_dim=1, data_dim=1, hidden=4, noise=noise)
+        g.net = torch.nn.Identity()  # the samples are then z itself
+        z = g.sample(20_000, generator=torch.Generator().manual_seed(0)).flatten()
+        assert abs(z.mean().item()) < 0.05 and abs(z.var().item() - 1) < 0.05, noise  # every kind has mean 0, variance 1
+        if values:
+            assert set(z.unique().tolist()) == values
+        if noise == "uniform":
+            assert z.abs().max() <= 3**0.5 and z.abs().max() > 1.7
+        if noise == "normal":
+            assert z.abs().max() > 3  # tails a bounded input never has
+    with pytest.raises(ValueError, match="unknown noise 'laplace'"):
+        gan.Generator(noise="laplace")
