@@ -3,6 +3,7 @@
 import pytest
 
 from hifigan_edu import enhance, evaluate, train
+from hifigan_edu.files import ROOT
 
 CHECKPOINTS = enhance.SHIPPED.parent
 
@@ -34,5 +35,5 @@ def test_the_default_is_the_best_shipped_generator_by_the_readme_rule():
         rows = evaluate.read(CHECKPOINTS / path.stem / "evaluation.csv")
         scores[path.name] = evaluate.summarise(rows, "main", "synthetic")[label]["PESQ-WB"]
     assert len(scores) >= 5 and max(scores, key=scores.get) == enhance.SHIPPED.name, scores
-    readme = (CHECKPOINTS.parents[1] / "README.md").read_text()
+    readme = (ROOT / "README.md").read_text()
     assert "highest mean PESQ-WB" in readme and f"`data/checkpoints/{enhance.SHIPPED.name}`" in readme
